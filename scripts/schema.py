@@ -1,0 +1,102 @@
+"""The one declared schema: data/datapackage.json (Frictionless Tabular Data Package).
+
+Everything else (reading, validation, evidence location, SQLite DDL, Datasette column
+descriptions, the exported package) is derived from it through these helpers.
+"""
+import json
+from pathlib import Path
+
+SQLITE_TYPES = {"string": "TEXT", "integer": "INTEGER", "number": "REAL", "boolean": "INTEGER"}
+
+
+def load_package(path: Path) -> dict:
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def resources(pkg: dict) -> list[dict]:
+    return pkg["resources"]
+
+
+def resource(pkg: dict, name: str) -> dict:
+    for res in pkg["resources"]:
+        if res["name"] == name:
+            return res
+    raise KeyError(name)
+
+
+def fields(res: dict) -> list[dict]:
+    """Fields curators write in the CSV."""
+    return res["schema"]["fields"]
+
+
+def derived_fields(res: dict) -> list[dict]:
+    """Fields the build adds (offsets, document text); not in the CSV."""
+    return res["schema"].get("derivedFields", [])
+
+
+def all_fields(res: dict) -> list[dict]:
+    return fields(res) + derived_fields(res)
+
+
+def field_names(res: dict) -> list[str]:
+    return [f["name"] for f in fields(res)]
+
+
+def constraints(field: dict) -> dict:
+    return field.get("constraints", {})
+
+
+def primary_key(res: dict) -> str:
+    (pk,) = res["schema"]["primaryKey"]
+    return pk
+
+
+def foreign_keys(res: dict) -> list[tuple[str, str, str]]:
+    """(field, referenced resource, referenced field) triples."""
+    out = []
+    for fk in res["schema"].get("foreignKeys", []):
+        ref = fk["reference"]
+        target = ref["resource"] or res["name"]  # "" means self-reference in Table Schema
+        out.append((fk["fields"][0], target, ref["fields"][0]))
+    return out
+
+
+def facet_fields(res: dict) -> list[str]:
+    """Columns journalists facet on: every enum and every foreign key."""
+    names = [f["name"] for f in fields(res) if "enum" in constraints(f)]
+    names += [fk for fk, _, _ in foreign_keys(res)]
+    return list(dict.fromkeys(names))
+
+
+def verbatim_fields(res: dict) -> list[tuple[str, str]]:
+    """(field, where it must occur): 'document' (the row's seed) or another field of the row."""
+    return [(f["name"], f["verbatimIn"]) for f in fields(res) if "verbatimIn" in f]
+
+
+def date_groups(res: dict) -> list[str]:
+    """Prefixes X such that X_start, X_end and X_precision are declared."""
+    names = set(field_names(res))
+    return [n[: -len("_precision")] for n in field_names(res)
+            if n.endswith("_precision") and {n.replace("_precision", "_start"), n.replace("_precision", "_end")} <= names]
+
+
+def sqlite_type(field: dict) -> str:
+    return SQLITE_TYPES[field["type"]]
+
+
+def load_order(pkg: dict) -> list[dict]:
+    """Resources ordered so that every referenced table comes before the tables that reference it."""
+    done, order = set(), []
+    pending = list(resources(pkg))
+    while pending:
+        for res in pending:
+            deps = {t for _, t, _ in foreign_keys(res)} - {res["name"]}
+            if deps <= done:
+                order.append(res)
+                done.add(res["name"])
+                pending.remove(res)
+                break
+        else:
+            raise ValueError("circular foreign keys between " + ", ".join(r["name"] for r in pending))
+    return order

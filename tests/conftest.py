@@ -1,0 +1,64 @@
+import csv
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from scripts.build import build
+from scripts.schema import load_package
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "data"
+SEEDS = ROOT / "seeds"
+
+
+@pytest.fixture(scope="session")
+def pkg():
+    return load_package(DATA / "datapackage.json")
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory):
+    """The real build from data/ and seeds/, into a temporary folder."""
+    out = tmp_path_factory.mktemp("built")
+    db = out / "nk_russia.db"
+    build(DATA, SEEDS, db, ROOT / "metadata.yml", out / "build", out / "dist")
+    return {"db": db, "metadata": out / "build" / "metadata.json", "dist": out / "dist", "dir": out}
+
+
+@pytest.fixture
+def conn(built):
+    c = sqlite3.connect(f"file:{built['db']}?mode=ro", uri=True)
+    c.row_factory = sqlite3.Row
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def data_copy(tmp_path):
+    """A writable copy of data/ to break on purpose."""
+    target = tmp_path / "data"
+    shutil.copytree(DATA, target)
+    return target
+
+
+def read_csv(path: Path) -> tuple[list[str], list[dict]]:
+    with open(path, encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f)
+        return reader.fieldnames, list(reader)
+
+
+def write_csv(path: Path, header: list[str], rows: list[dict]) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=header, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def edit_cell(path: Path, row_index: int, column: str, value: str) -> int:
+    """Set one cell; returns the 1-based column number of the edited column."""
+    header, rows = read_csv(path)
+    rows[row_index][column] = value
+    write_csv(path, header, rows)
+    return header.index(column) + 1

@@ -1,0 +1,73 @@
+"""A real Datasette (in process) over the built database, configured as `make serve` configures it."""
+import asyncio
+import csv
+import io
+import json
+
+import pytest
+from datasette.app import Datasette
+
+from scripts.schema import resources
+
+
+@pytest.fixture(scope="module")
+def site(built):
+    metadata = json.loads(built["metadata"].read_text(encoding="utf-8"))
+    ds = Datasette(immutables=[str(built["db"])], metadata=metadata, settings={"suggest_facets": False})
+    loop = asyncio.new_event_loop()
+
+    def get(path):
+        return loop.run_until_complete(ds.client.get(path))
+
+    yield get
+    loop.close()
+
+
+def table_names(pkg):
+    return [res["name"] for res in resources(pkg)]
+
+
+def test_every_table_serves_html_json_and_csv(site, pkg, conn):
+    for name in table_names(pkg):
+        count = conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+        html = site(f"/nk_russia/{name}")
+        assert html.status_code == 200, name
+        data = site(f"/nk_russia/{name}.json?_shape=array&_size=max").json()
+        assert len(data) == count, name
+        rows = list(csv.DictReader(io.StringIO(site(f"/nk_russia/{name}.csv?_size=max").text)))
+        assert len(rows) == count, name
+
+
+def test_column_descriptions_are_served(site, pkg):
+    html = site("/nk_russia/troop_estimates").text
+    assert "Upper bound in soldiers" in html  # value_high's description from the schema
+
+
+def test_configured_facet_returns_counts(site, conn):
+    data = site("/nk_russia/appearances.json").json()
+    facet = data["facet_results"]["stance"]
+    expected = dict(conn.execute("SELECT stance, count(*) FROM appearances GROUP BY stance").fetchall())
+    assert {r["value"]: r["count"] for r in facet["results"]} == expected
+
+
+def test_full_text_search_finds_a_known_phrase(site):
+    rows = site("/nk_russia/appearances.json?_search=%22additional+1%2C500%22&_shape=array").json()
+    assert rows and all("additional 1,500" in r["excerpt"] for r in rows)
+
+
+def test_foreign_keys_show_labels(site):
+    rows = site("/nk_russia/appearances.json?_labels=on&_shape=array&_size=1").json()
+    assert isinstance(rows[0]["speaker_id"], dict) and rows[0]["speaker_id"]["label"]
+
+
+def test_datasette_vega_is_loaded(site):
+    plugins = {p["name"] for p in site("/-/plugins.json").json()}
+    assert "datasette-vega" in plugins
+    html = site("/nk_russia/troop_estimates").text
+    assert "datasette-vega" in html or "vega" in html
+
+
+def test_immutable_and_no_suggested_facets(site):
+    dbs = site("/-/databases.json").json()
+    assert [d["is_mutable"] for d in dbs if d["name"] == "nk_russia"] == [False]
+    assert site("/-/settings.json").json()["suggest_facets"] is False
