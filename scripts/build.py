@@ -12,7 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import locate, publish, read, search, validate
+from . import locate, publish, read, search, validate, views
 from .load import load_all
 from .problems import BuildFailed
 from .schema import load_package
@@ -41,6 +41,7 @@ def write_database(pkg: dict, tables: dict, out: Path) -> None:
         conn = sqlite3.connect(tmp)
         try:
             load_all(conn, pkg, tables)
+            views.create_views(conn)
             search.enable_search(conn, pkg)
             conn.execute("VACUUM")
         finally:

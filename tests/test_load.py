@@ -15,8 +15,8 @@ def test_ddl_declares_keys_not_null_and_enum_checks(pkg):
 
 def test_rows_load_sorted_by_key_whatever_their_order(pkg, tmp_path):
     tables = {res["name"]: [] for res in resources(pkg)}
-    tables["claims"] = [(3, {"id": "b", "claim": "B", "topic": "diplomacy", "direction": None}),
-                        (2, {"id": "a", "claim": "A", "topic": "diplomacy", "direction": "RU→KP"})]
+    tables["claims"] = [(3, {"id": "b", "claim": "B", "topic": "diplomacy", "direction": None, "subject_id": None}),
+                        (2, {"id": "a", "claim": "A", "topic": "diplomacy", "direction": "RU→KP", "subject_id": None})]
     conn = sqlite3.connect(tmp_path / "t.db")
     load_all(conn, pkg, tables)
     assert conn.execute("SELECT id, direction FROM claims ORDER BY rowid").fetchall() == [("a", "RU→KP"), ("b", None)]

@@ -4,7 +4,7 @@ import pytest
 from scripts.read import decode, parse_rows
 from scripts.schema import resource
 
-HEADER = "id,claim,topic,direction\n"
+HEADER = "id,claim,topic,direction,subject_id\n"
 
 
 def parse(pkg, text):
@@ -14,7 +14,7 @@ def parse(pkg, text):
 
 
 def test_rows_keep_their_physical_line_numbers(pkg):
-    text = HEADER + 'a,"two\nlines",diplomacy,\nb,one,diplomacy,\n'
+    text = HEADER + 'a,"two\nlines",diplomacy,,\nb,one,diplomacy,,\n'
     table, problems = parse(pkg, text)
     assert not problems
     assert [line for line, _ in table.rows] == [2, 4]
@@ -22,7 +22,7 @@ def test_rows_keep_their_physical_line_numbers(pkg):
 
 
 def test_bom_and_crlf_read_the_same_as_plain(pkg):
-    plain = HEADER + "a,x,diplomacy,\n"
+    plain = HEADER + "a,x,diplomacy,,\n"
     data = ("\ufeff" + plain.replace("\n", "\r\n")).encode("utf-8")
     problems = []
     text = decode("f.csv", data, problems)
@@ -45,10 +45,10 @@ def test_nul_byte_is_refused():
 
 @pytest.mark.parametrize("text, words", [
     (HEADER + "a,x,diplomacy\n", "3 cells"),
-    (HEADER + 'a,"unterminated,diplomacy,\n', "cannot be parsed"),
+    (HEADER + 'a,"unterminated,diplomacy,,\n', "cannot be parsed"),
     ("", "empty"),
     ("id,claim,topic\n", "missing"),
-    ("id,claim,topic,direction,extra\n", "not in the schema"),
+    ("id,claim,topic,direction,subject_id,extra\n", "not in the schema"),
 ])
 def test_structural_errors_are_reported(pkg, text, words):
     _, problems = parse(pkg, text)

@@ -50,9 +50,9 @@ def test_date_groups_agree_with_their_precision(start, end, precision, ok):
 
 
 def test_duplicate_keys_and_dangling_references_are_reported(pkg):
-    claims = RawTable(resource(pkg, "claims"), "data/claims.csv", columns=["id", "claim", "topic", "direction"],
-                      rows=[(2, {"id": "a", "claim": "x", "topic": "diplomacy", "direction": ""}),
-                            (3, {"id": "a", "claim": "y", "topic": "diplomacy", "direction": ""})])
+    claims = RawTable(resource(pkg, "claims"), "data/claims.csv", columns=["id", "claim", "topic", "direction", "subject_id"],
+                      rows=[(2, {"id": "a", "claim": "x", "topic": "diplomacy", "direction": "", "subject_id": ""}),
+                            (3, {"id": "a", "claim": "y", "topic": "diplomacy", "direction": "", "subject_id": ""})])
     rel_cols = ["id", "claim_id", "relation", "related_claim_id", "basis"]
     relations = RawTable(resource(pkg, "claim_relations"), "data/claim_relations.csv", columns=rel_cols,
                          rows=[(2, {"id": "r", "claim_id": "a", "relation": "refines", "related_claim_id": "zz", "basis": "b"})])

@@ -1,0 +1,118 @@
+"""Coverage: the share of each document's substantive sentences that the curated excerpts cover.
+
+A sentence is covered when at least half of its characters lie inside some excerpt of any table.
+Boilerplate is not counted: a line with no closing punctuation and at most 12 words (headings,
+share buttons) and the items of a "Sources" list.
+
+    python -m scripts.coverage [--db nk_russia.db]   (make coverage)
+"""
+import argparse
+import re
+import sqlite3
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+COVERED_SHARE = 0.5
+HEADING_MAX_WORDS = 12
+CLOSERS = ".!?:”\"’)"
+# A full stop after initials (U.S., J.) does not end a sentence.
+BOUNDARY = re.compile(r"(?<=[.!?])[”\"’)]?\s+(?=[“\"‘(]?[A-Z0-9])")
+INITIALS = re.compile(r"(?:\b[A-Z]\.)+$")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    start: int
+    end: int
+    text: str
+    substantive: bool
+
+
+def lines_with_offsets(text: str):
+    pos = 0
+    for line in text.split("\n"):
+        yield pos, line
+        pos += len(line) + 1
+
+
+def split_line(offset: int, line: str):
+    """(start, end) spans of the sentences of one line, in document offsets."""
+    spans, start = [], 0
+    for m in BOUNDARY.finditer(line):
+        head = line[start:m.start()].rstrip("”\"’)")
+        if INITIALS.search(head):
+            continue
+        end = m.start() + len(m.group(0).rstrip())
+        spans.append((offset + start, offset + end))
+        start = m.end()
+    if line[start:].strip():
+        spans.append((offset + start, offset + len(line.rstrip())))
+    return spans
+
+
+def sentences(text: str) -> list[Sentence]:
+    out, in_sources = [], False
+    for offset, line in lines_with_offsets(text):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        heading = not stripped.endswith(tuple(CLOSERS)) and len(stripped.split()) <= HEADING_MAX_WORDS
+        if stripped == "Sources":
+            in_sources = True
+        elif not stripped.startswith("- "):
+            in_sources = False
+        boilerplate = heading or (in_sources and stripped.startswith("- "))
+        for start, end in split_line(offset, line):
+            out.append(Sentence(start, end, text[start:end], not boilerplate))
+    return out
+
+
+def covered(sentence: Sentence, spans: list[tuple[int, int]]) -> bool:
+    inside = set()
+    for start, end in spans:
+        lo, hi = max(start, sentence.start), min(end, sentence.end)
+        if lo < hi:
+            inside.update(range(lo, hi))
+    return len(inside) >= COVERED_SHARE * (sentence.end - sentence.start)
+
+
+def excerpt_spans(conn) -> dict[str, list[tuple[int, int]]]:
+    """Every located excerpt of every table, by document."""
+    tables = [r[0] for r in conn.execute(
+        "SELECT m.name FROM sqlite_master m WHERE m.type = 'table' AND EXISTS "
+        "(SELECT 1 FROM pragma_table_info(m.name) p WHERE p.name = 'char_start')")]
+    spans: dict[str, list] = {}
+    for table in tables:
+        for doc, start, end in conn.execute(f'SELECT document_id, char_start, char_end FROM "{table}" WHERE char_start IS NOT NULL'):
+            spans.setdefault(doc, []).append((start, end))
+    return spans
+
+
+def document_coverage(conn) -> list[dict]:
+    spans = excerpt_spans(conn)
+    report = []
+    for doc_id, text in conn.execute("SELECT id, text FROM documents ORDER BY id"):
+        subs = [s for s in sentences(text) if s.substantive]
+        uncovered = [s for s in subs if not covered(s, spans.get(doc_id, []))]
+        share = (len(subs) - len(uncovered)) / len(subs) if subs else 1.0
+        report.append({"document_id": doc_id, "sentences": len(subs), "covered": len(subs) - len(uncovered),
+                       "share": share, "uncovered": uncovered})
+    return report
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="Print per-document excerpt coverage.")
+    parser.add_argument("--db", type=Path, default=ROOT / "nk_russia.db")
+    args = parser.parse_args(argv)
+    conn = sqlite3.connect(f"file:{args.db}?mode=ro", uri=True)
+    for doc in document_coverage(conn):
+        print(f"{doc['document_id']}: {doc['covered']}/{doc['sentences']} substantive sentences covered ({doc['share']:.0%})")
+        for s in doc["uncovered"]:
+            print(f"    uncovered [{s.start}:{s.end}] {s.text}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
