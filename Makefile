@@ -11,7 +11,7 @@ INPUTS := $(wildcard data/*.csv data/*.json seeds/*.txt scripts/*.py) metadata.y
 SERVE_FLAGS := --immutable $(DB) --inspect-file build/inspect.json --metadata build/metadata.json \
 	--setting suggest_facets off --host 127.0.0.1 --port $(PORT)
 
-.PHONY: install build serve test check stats clean
+.PHONY: install build serve test check stats coverage clean
 
 install: $(VENV)/.installed
 
@@ -37,6 +37,10 @@ check: install
 # csvkit for curators: per-column counts of each CSV (rows, empty cells, distinct and most common values).
 stats: install
 	@for f in data/*.csv; do echo "== $$f"; $(VENV)/bin/csvstat --no-inference --snifflimit 0 --csv "$$f" | $(VENV)/bin/csvcut -c column_name,nonnulls,nulls,unique,freq | $(VENV)/bin/csvlook --no-inference; done
+
+# Per document, the share of substantive sentences that some excerpt covers, and the uncovered ones.
+coverage: build
+	$(PY) -m scripts.coverage
 
 test: install
 	$(VENV)/bin/pytest
