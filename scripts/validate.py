@@ -14,6 +14,8 @@ from .schema import constraints, date_groups, fields, foreign_keys, primary_key
 BOOLEANS = {"true": 1, "false": 0}
 # Cells opening with these are run as formulas when a journalist opens the CSV in a spreadsheet.
 FORMULA_STARTS = ("=", "+", "@", "-", "\t", "\r")
+# Markup has no place in curated text: the seeds are plain text, and exports are opened outside Datasette.
+HTML_TAG = re.compile(r"<\s*[A-Za-z/!?]")
 
 
 class CellError(ValueError):
@@ -37,6 +39,10 @@ def parse_cell(field: dict, text: str):
         if text.startswith(FORMULA_STARTS):
             raise CellError(f"starts with {text[0]!r}, which spreadsheets run as a formula",
                             "reword the start of the cell (the build never escapes a value: it must be verbatim)")
+        tag = HTML_TAG.search(text)
+        if tag:
+            raise CellError(f"contains HTML markup at character {tag.start() + 1}",
+                            "write plain text: remove the tag (the seeds contain no markup)")
     elif kind == "integer":
         if not re.fullmatch(r"-?[0-9]+", text):
             raise CellError(f"{text!r} is not a whole number", "write digits only, without commas or spaces (3000, not 3,000)")

@@ -28,6 +28,7 @@ def test_good_cells_are_typed(field, text, value):
     (STRING, "=HYPERLINK(1)", "formula"),
     (STRING, "@SUM(A1)", "formula"),
     (STRING, " padded", "white space"),
+    (STRING, "fine <script>alert(1)</script>", "HTML"),
 ])
 def test_bad_cells_say_what_is_wrong(field, text, words):
     with pytest.raises(CellError) as e:
