@@ -8,8 +8,10 @@ PORT ?= 8001
 INPUTS := $(wildcard data/*.csv data/*.json seeds/*.txt scripts/*.py) metadata.yml
 
 # Datasette settings, deliberate rather than default.
-SERVE_FLAGS := --immutable $(DB) --inspect-file build/inspect.json --metadata build/metadata.json \
-	--setting suggest_facets off --host 127.0.0.1 --port $(PORT)
+# Settings live in settings.json (also read by the tests); each becomes a --setting flag.
+SETTINGS = $(shell $(PY) -c 'import json; print(" ".join(f"--setting {k} {str(v).lower() if isinstance(v, bool) else v}" for k, v in json.load(open("settings.json")).items()))')
+SERVE_FLAGS = --immutable $(DB) --inspect-file build/inspect.json --metadata build/metadata.json \
+	--template-dir templates --plugins-dir plugins --static static:static/ $(SETTINGS) --host 127.0.0.1 --port $(PORT)
 
 .PHONY: install build serve test check stats coverage clean
 

@@ -12,7 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import locate, publish, read, search, validate, views
+from . import coverage, locate, publish, read, search, validate, views
 from .load import load_all
 from .problems import BuildFailed
 from .schema import load_package
@@ -42,6 +42,7 @@ def write_database(pkg: dict, tables: dict, out: Path) -> None:
         try:
             load_all(conn, pkg, tables)
             views.create_views(conn)
+            coverage.write_coverage(conn)
             search.enable_search(conn, pkg)
             conn.execute("VACUUM")
         finally:
@@ -58,7 +59,7 @@ def build(data_dir: Path, seeds_dir: Path, out: Path, metadata_yaml: Path | None
     tables = check(pkg, data_dir, seeds_dir)
     write_database(pkg, tables, out)
     if metadata_yaml and build_dir:
-        publish.write_metadata(metadata_yaml, pkg, build_dir / "metadata.json")
+        publish.write_metadata(metadata_yaml, pkg, build_dir / "metadata.json", publish.dataset_version(pkg, out))
     if dist_dir:
         conn = sqlite3.connect(f"file:{out}?mode=ro", uri=True)
         try:

@@ -102,6 +102,24 @@ def document_coverage(conn) -> list[dict]:
     return report
 
 
+def write_coverage(conn) -> None:
+    """Store the report in the database, so the site can show each document's coverage."""
+    report = document_coverage(conn)
+    spans = excerpt_spans(conn)
+    with conn:
+        conn.execute("CREATE TABLE document_coverage (document_id TEXT PRIMARY KEY REFERENCES documents(id), "
+                     "sentences INTEGER NOT NULL, covered INTEGER NOT NULL, share REAL NOT NULL)")
+        conn.execute("CREATE TABLE sentences (document_id TEXT NOT NULL REFERENCES documents(id), char_start INTEGER NOT NULL, "
+                     "char_end INTEGER NOT NULL, substantive INTEGER NOT NULL, covered INTEGER NOT NULL, text TEXT NOT NULL, "
+                     "PRIMARY KEY (document_id, char_start))")
+        conn.executemany("INSERT INTO document_coverage VALUES (?, ?, ?, ?)",
+                         [(d["document_id"], d["sentences"], d["covered"], round(d["share"], 4)) for d in report])
+        for doc_id, text in conn.execute("SELECT id, text FROM documents ORDER BY id").fetchall():
+            conn.executemany("INSERT INTO sentences VALUES (?, ?, ?, ?, ?, ?)",
+                             [(doc_id, s.start, s.end, int(s.substantive), int(covered(s, spans.get(doc_id, []))), s.text)
+                              for s in sentences(text)])
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Print per-document excerpt coverage.")
     parser.add_argument("--db", type=Path, default=ROOT / "nk_russia.db")

@@ -6,6 +6,7 @@
 """
 import copy
 import csv
+import hashlib
 import json
 import os
 import shutil
@@ -19,8 +20,10 @@ from .schema import all_fields, derived_fields, primary_key
 DATABASE = "nk_russia"
 
 
-def merged_metadata(site: dict, pkg: dict) -> dict:
+def merged_metadata(site: dict, pkg: dict, version: str | None = None) -> dict:
     meta = copy.deepcopy(site)
+    if version:
+        meta["dataset_version"] = version
     tables = meta.setdefault("databases", {}).setdefault(DATABASE, {}).setdefault("tables", {})
     for res in pkg["resources"]:
         table = tables.setdefault(res["name"], {})
@@ -77,7 +80,12 @@ def write_dist(conn, pkg: dict, dist: Path) -> None:
         raise
 
 
-def write_metadata(site_yaml: Path, pkg: dict, out: Path) -> None:
+def dataset_version(pkg: dict, db: Path) -> str:
+    """The package's version plus the first digits of the database's sha256: cited in every citation."""
+    return f"{pkg['version']}+{hashlib.sha256(Path(db).read_bytes()).hexdigest()[:12]}"
+
+
+def write_metadata(site_yaml: Path, pkg: dict, out: Path, version: str | None = None) -> None:
     with open(site_yaml, encoding="utf-8") as f:
         site = yaml.safe_load(f)
-    write_json_atomic(out, merged_metadata(site, pkg))
+    write_json_atomic(out, merged_metadata(site, pkg, version))

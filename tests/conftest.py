@@ -1,4 +1,6 @@
+import asyncio
 import csv
+import json
 import shutil
 import sqlite3
 from pathlib import Path
@@ -25,6 +27,32 @@ def built(tmp_path_factory):
     db = out / "nk_russia.db"
     build(DATA, SEEDS, db, ROOT / "metadata.yml", out / "build", out / "dist")
     return {"db": db, "metadata": out / "build" / "metadata.json", "dist": out / "dist", "dir": out}
+
+
+def site_instance(built):
+    """Datasette configured from the same files as `make serve`: settings.json, plugins/, templates/, static/."""
+    from datasette.app import Datasette
+    return Datasette(
+        immutables=[str(built["db"])],
+        metadata=json.loads(built["metadata"].read_text(encoding="utf-8")),
+        settings=json.loads((ROOT / "settings.json").read_text(encoding="utf-8")),
+        plugins_dir=str(ROOT / "plugins"),
+        template_dir=str(ROOT / "templates"),
+        static_mounts=[("static", str(ROOT / "static"))],
+    )
+
+
+@pytest.fixture(scope="session")
+def site(built):
+    """GET a path from the in-process site; returns the httpx response."""
+    ds = site_instance(built)
+    loop = asyncio.new_event_loop()
+
+    def get(path):
+        return loop.run_until_complete(ds.client.get(path))
+
+    yield get
+    loop.close()
 
 
 @pytest.fixture

@@ -1,26 +1,8 @@
 """A real Datasette (in process) over the built database, configured as `make serve` configures it."""
-import asyncio
 import csv
 import io
-import json
-
-import pytest
-from datasette.app import Datasette
 
 from scripts.schema import resources
-
-
-@pytest.fixture(scope="module")
-def site(built):
-    metadata = json.loads(built["metadata"].read_text(encoding="utf-8"))
-    ds = Datasette(immutables=[str(built["db"])], metadata=metadata, settings={"suggest_facets": False})
-    loop = asyncio.new_event_loop()
-
-    def get(path):
-        return loop.run_until_complete(ds.client.get(path))
-
-    yield get
-    loop.close()
 
 
 def table_names(pkg):

@@ -1,0 +1,279 @@
+"""Site pages for the dataset: home answers, evidence panels on row pages, the annotated document.
+
+Loaded by Datasette from plugins/ (make serve passes --plugins-dir). Pure helpers (passages, spans,
+citations, the timeline layout) come first and are tested directly; the hooks below them only fetch
+rows and hand them to the templates in templates/.
+"""
+import datetime
+import re
+
+from datasette import hookimpl
+from datasette.utils import tilde_decode, tilde_encode
+from markupsafe import Markup, escape
+
+DATABASE = "nk_russia"
+# Search snippets mark matches with these private-use characters (see the search query in metadata.yml),
+# so that the words are highlighted here after the rest of the text has been escaped.
+MARK_OPEN, MARK_CLOSE = "\ue000", "\ue001"
+ROW_REF = re.compile(r"([a-z_]+)/([A-Za-z0-9_.-]+)")
+LINK_COLUMNS = {"row", "example_row"}
+SPEAKER_COLUMN = {"appearances": "speaker_id", "quotes": "speaker_id", "weapon_mentions": "source_id",
+                  "troop_estimates": "estimator_id", "weapon_specs": None}
+FACT_TABLES = set(SPEAKER_COLUMN)
+SUPPORTING = ("asserts", "confirms", "warns", "speculates")
+
+
+# ---- pure helpers -------------------------------------------------------------------------------
+
+def paragraph_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    """The paragraph (line) or paragraphs holding text[start:end]."""
+    first = text.rfind("\n", 0, start) + 1
+    last = text.find("\n", end)
+    return first, len(text) if last < 0 else last
+
+
+def passage(text: str, start: int, end: int) -> dict:
+    """The excerpt in its paragraph: the words before it, the excerpt itself, the words after."""
+    first, last = paragraph_bounds(text, start, end)
+    return {"before": text[first:start], "match": text[start:end], "after": text[end:last]}
+
+
+def segments(text: str, spans: list[tuple[int, int, str]]) -> list[dict]:
+    """Cut text at every span edge: each piece lists the rows that cite it and the rows ending there."""
+    edges = sorted({0, len(text)} | {s for s, _, _ in spans} | {e for _, e, _ in spans})
+    out = []
+    for a, b in zip(edges, edges[1:]):
+        refs = sorted({ref for s, e, ref in spans if s <= a and e >= b})
+        ending = sorted({ref for s, e, ref in spans if e == b})
+        out.append({"start": a, "text": text[a:b], "refs": refs, "ending": ending})
+    return out
+
+
+def row_path(ref: str) -> str | None:
+    """'appearances/003-ap-01' → the row's URL path, or None for anything else."""
+    m = ROW_REF.fullmatch(ref or "")
+    if not m:
+        return None
+    return f"/{DATABASE}/{m.group(1)}/{tilde_encode(m.group(2))}"
+
+
+def highlight_snippet(value: str) -> Markup:
+    return Markup(str(escape(value)).replace(MARK_OPEN, "<mark>").replace(MARK_CLOSE, "</mark>"))
+
+
+def document_reference(doc: dict) -> str:
+    title = doc["headline"] or doc["label"]
+    outlet = doc["outlet"] or "publisher not stated in the text"
+    if doc["date_text"]:
+        when = doc["date_text"]
+    elif doc["date_precision"] == "unknown":
+        when = "date unknown"
+    else:
+        span = " to ".join(d for d in (doc["date_start"], doc["date_end"]) if d) or "?"
+        when = f"published {span}" if doc["date_precision"] != "range" or doc["date_end"] else f"published {span} or later"
+        if doc["date_inferred"]:
+            when += " (inferred)"
+    return f"“{title}” ({outlet}, {when}; archived as {doc['id']})"
+
+
+def citation(what: str, doc: dict, start: int, end: int, version: str, url: str, accessed: datetime.date) -> str:
+    return (f"{what}. Source: {document_reference(doc)}, characters {start}–{end}. "
+            f"Russia–North Korea military cooperation dataset, version {version}. {url} "
+            f"(accessed {accessed.isoformat()}).")
+
+
+def timeline_layout(points: list[dict], width: int = 640, height: int = 240, pad: int = 48) -> dict:
+    """Positions for an SVG chart of figures (low/best/high) by as-of date, coloured by estimator.
+
+    points: dicts with as_of (YYYY[-MM[-DD]]), estimator, low, best, high, label, href.
+    """
+    palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
+    if not points:
+        return {"width": width, "height": height, "marks": [], "legend": [], "ticks": [], "dates": []}
+    dates = sorted({p["as_of"] for p in points})
+    top = max(max(v for v in (p["low"], p["best"], p["high"]) if v is not None) for p in points)
+    top = max(1000, -(-top // 2000) * 2000)
+    slot = (width - 2 * pad) / max(1, len(dates))
+    estimators = list(dict.fromkeys(p["estimator"] for p in points))
+    colour = {e: palette[i % len(palette)] for i, e in enumerate(estimators)}
+
+    def y(v):
+        return round(height - pad - (height - 2 * pad) * v / top, 1)
+
+    marks = []
+    for p in points:
+        same = [q for q in points if q["as_of"] == p["as_of"]]
+        offset = (same.index(p) + 1) * slot / (len(same) + 1)
+        x = round(pad + dates.index(p["as_of"]) * slot + offset, 1)
+        lo = p["low"] if p["low"] is not None else p["best"]
+        hi = p["high"] if p["high"] is not None else p["best"]
+        marks.append({"x": x, "y_best": y(p["best"]) if p["best"] is not None else None,
+                      "y_low": y(lo) if lo is not None else y(0), "y_high": y(hi) if hi is not None else y(top),
+                      "open_low": p["low"] is not None and p["high"] is None and p["best"] is None,
+                      "open_high": p["high"] is not None and p["low"] is None and p["best"] is None,
+                      "colour": colour[p["estimator"]], "label": p["label"], "href": p["href"]})
+    ticks = [{"y": y(v), "label": f"{v:,}"} for v in range(0, top + 1, top // 4)]
+    axis = [{"x": round(pad + i * slot + slot / 2, 1), "label": d} for i, d in enumerate(dates)]
+    legend = [{"name": e, "colour": colour[e]} for e in estimators]
+    return {"width": width, "height": height, "pad": pad, "marks": marks, "ticks": ticks, "dates": axis, "legend": legend}
+
+
+# ---- data access --------------------------------------------------------------------------------
+
+async def rows(datasette, sql: str, params=None) -> list[dict]:
+    result = await datasette.get_database(DATABASE).execute(sql, params or [])
+    return [dict(r) for r in result.rows]
+
+
+async def one(datasette, sql: str, params=None) -> dict | None:
+    found = await rows(datasette, sql, params)
+    return found[0] if found else None
+
+
+async def actor(datasette, actor_id):
+    if not actor_id:
+        return None
+    return await one(datasette, "select id, name, kind, role, country from actors where id = ?", [actor_id])
+
+
+async def claim_context(datasette, claim_id: str) -> dict | None:
+    claim = await one(datasette, "select * from claim_evidence where claim_id = ?", [claim_id])
+    if claim is None:
+        return None
+    claim["appearances"] = await rows(datasette, """
+        select a.id, a.stance, a.excerpt, a.document_id, s.name as speaker, s.id as speaker_id,
+               r.name as reported_by, r.id as reported_by_id, d.label as document_label
+        from appearances a join actors s on s.id = a.speaker_id left join actors r on r.id = a.reported_by_id
+        join documents d on d.id = a.document_id
+        where a.claim_id = ? order by a.document_id, a.char_start""", [claim_id])
+    claim["relations"] = await rows(datasette, """
+        select r.relation, r.basis, c.id as other_id, c.claim as other, 'out' as way
+        from claim_relations r join claims c on c.id = r.related_claim_id where r.claim_id = :id
+        union all
+        select r.relation, r.basis, c.id, c.claim, 'in'
+        from claim_relations r join claims c on c.id = r.claim_id where r.related_claim_id = :id""", {"id": claim_id})
+    return claim
+
+
+def describe(table: str, row: dict, speaker: dict | None, extra: dict) -> str:
+    who = speaker["name"] if speaker else "the document"
+    if table == "appearances":
+        return f"{who} ({row['stance'].replace('_', ' ')}): “{extra['claim']}”"
+    if table == "quotes":
+        return f"{who}: “{row['quote']}”"
+    if table == "weapon_mentions":
+        direction = f", {row['direction']}" if row["direction"] else ""
+        return f"{extra['weapon']} ({row['status']}{direction}), according to {who}"
+    if table == "troop_estimates":
+        return f"“{row['original_wording']}” North Korean troops ({row['scope'].replace('_', ' ')}), according to {who}"
+    return f"{extra['weapon']} {row['attribute']}: {row['value_text']}"
+
+
+async def fact_context(datasette, table: str, pk: str, request) -> dict | None:
+    row = await one(datasette, f"select * from {table} where id = ?", [pk])
+    if row is None:
+        return None
+    doc = await one(datasette, "select * from documents where id = ?", [row["document_id"]])
+    speaker = await actor(datasette, row.get(SPEAKER_COLUMN[table]) if SPEAKER_COLUMN[table] else None)
+    reported_by = await actor(datasette, row.get("reported_by_id"))
+    extra = {}
+    if row.get("claim_id"):
+        extra["claim"] = (await one(datasette, "select claim from claims where id = ?", [row["claim_id"]]))["claim"]
+    if row.get("weapon_system_id"):
+        extra["weapon"] = (await one(datasette, "select name from weapon_systems where id = ?", [row["weapon_system_id"]]))["name"]
+    what = describe(table, row, speaker, extra)
+    version = (datasette.metadata("dataset_version") or "unversioned")
+    url = request.url.split("?")[0]
+    return {
+        "row": row, "document": doc, "speaker": speaker, "reported_by": reported_by, "what": what,
+        "passage": passage(doc["text"], row["char_start"], row["char_end"]),
+        "claim": await claim_context(datasette, row["claim_id"]) if row.get("claim_id") else None,
+        "citation": citation(what, doc, row["char_start"], row["char_end"], version, url, datetime.date.today()),
+        "document_reference": document_reference(doc),
+    }
+
+
+async def document_context(datasette, pk: str, request) -> dict | None:
+    doc = await one(datasette, "select * from documents where id = ?", [pk])
+    if doc is None:
+        return None
+    spans = []
+    for table in sorted(FACT_TABLES):
+        for r in await rows(datasette, f"select id, char_start, char_end from {table} where document_id = ?", [pk]):
+            spans.append((r["char_start"], r["char_end"], f"{table}/{r['id']}"))
+    coverage = await one(datasette, "select * from document_coverage where document_id = ?", [pk])
+    uncovered = await rows(datasette, "select text from sentences where document_id = ? and substantive and not covered order by char_start", [pk])
+    pieces = [dict(p, ending=[{"ref": ref, "href": row_path(ref), "short": ref.split("/")[1]} for ref in p["ending"]])
+              for p in segments(doc["text"], spans)]
+    return {"document": doc, "segments": pieces, "coverage": coverage, "uncovered": uncovered,
+            "cited_rows": len(spans), "document_reference": document_reference(doc)}
+
+
+async def home_context(datasette) -> dict:
+    estimates = await rows(datasette, """
+        select t.id, t.as_of_start, t.as_of_end, t.as_of_precision, t.as_of_inferred, t.original_wording, t.scope,
+               t.value_low, t.value_best, t.value_high, e.name as estimator, r.name as reported_by,
+               t.document_id, t.excerpt
+        from troop_estimates t join actors e on e.id = t.estimator_id left join actors r on r.id = t.reported_by_id
+        where t.scope != 'army_size' order by t.as_of_start desc, t.id""")
+    points = [{"as_of": e["as_of_start"] or "undated", "estimator": e["estimator"], "low": e["value_low"],
+               "best": e["value_best"], "high": e["value_high"],
+               "label": f"{e['original_wording']} ({e['scope'].replace('_', ' ')}) — {e['estimator']}, as of {e['as_of_start'] or 'undated'}",
+               "href": row_path(f"troop_estimates/{e['id']}")} for e in reversed(estimates)]
+    transfers = {}
+    for direction in ("RU→KP", "KP→RU"):
+        transfers[direction] = await rows(datasette, """
+            select w.id, w.name, w.category, count(*) as mentions,
+                   group_concat(distinct m.status) as statuses, group_concat(distinct s.name) as sources,
+                   min(m.id) as example
+            from weapon_mentions m join weapon_systems w on w.id = m.weapon_system_id join actors s on s.id = m.source_id
+            where m.direction = ? group by w.id order by mentions desc, w.name""", [direction])
+    contested = await rows(datasette, """
+        select claim_id, claim, evidence_status, supporting_sources, denying_sources, unconfirming_sources
+        from claim_evidence where evidence_status in ('contested', 'denied')
+        order by evidence_status, supporting_sources desc""")
+    denials = await rows(datasette, """
+        select a.id, s.name as speaker, c.claim, a.excerpt, a.document_id
+        from appearances a join actors s on s.id = a.speaker_id join claims c on c.id = a.claim_id
+        where a.stance = 'denies' order by s.name, a.id""")
+    counts = {r["t"]: r["n"] for r in await rows(datasette, """
+        select 'documents' as t, count(*) as n from documents union all select 'claims', count(*) from claims
+        union all select 'appearances', count(*) from appearances union all select 'quotes', count(*) from quotes
+        union all select 'actors', count(*) from actors union all select 'weapon_mentions', count(*) from weapon_mentions
+        union all select 'troop_estimates', count(*) from troop_estimates""")}
+    return {"estimates": estimates, "timeline": timeline_layout(points), "transfers": transfers,
+            "contested": contested, "denials": denials, "counts": counts}
+
+
+# ---- hooks --------------------------------------------------------------------------------------
+
+@hookimpl
+def render_cell(value, column, table, database, datasette):
+    if not isinstance(value, str):
+        return None
+    if column in LINK_COLUMNS and row_path(value):
+        return Markup(f'<a href="{escape(row_path(value))}">{escape(value)}</a>')
+    if column == "snippet" and MARK_OPEN in value:
+        return highlight_snippet(value)
+    return None
+
+
+@hookimpl
+def extra_template_vars(template, database, table, view_name, request, datasette):
+    async def page_vars():
+        common = {"dataset_version": datasette.metadata("dataset_version")}
+        return {**common, **await specific_vars()}
+
+    async def specific_vars():
+        if template == "index.html":
+            return {"home": await home_context(datasette)}
+        if view_name == "row" and database == DATABASE and request is not None:
+            pk = tilde_decode(request.url_vars.get("pks", ""))
+            if table in FACT_TABLES:
+                return {"evidence": await fact_context(datasette, table, pk, request)}
+            if table == "claims":
+                return {"claim_page": await claim_context(datasette, pk)}
+            if table == "documents":
+                return {"document_page": await document_context(datasette, pk, request)}
+        return {}
+    return page_vars

@@ -1,0 +1,180 @@
+"""The published site: home answers, evidence on row pages, annotated documents, queries, metadata."""
+import csv
+import datetime
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+
+import nk_site
+from markupsafe import escape
+from scripts.schema import resources
+
+from .conftest import ROOT
+
+FACT_TABLES = ["appearances", "quotes", "weapon_mentions", "weapon_specs", "troop_estimates"]
+
+
+# ---- pure helpers ----
+
+def test_passage_is_the_excerpt_in_its_paragraph():
+    text = "Title\nFirst sentence. Second one here. Third.\nNext paragraph."
+    start = text.index("Second")
+    p = nk_site.passage(text, start, start + len("Second one here."))
+    assert (p["before"], p["match"], p["after"]) == ("First sentence. ", "Second one here.", " Third.")
+
+
+def test_segments_cover_the_text_and_end_each_span_once():
+    text = "abcdefghij"
+    pieces = nk_site.segments(text, [(2, 6, "t/a"), (4, 8, "t/b")])
+    assert "".join(p["text"] for p in pieces) == text
+    assert [p["refs"] for p in pieces] == [[], ["t/a"], ["t/a", "t/b"], ["t/b"], []]
+    assert sum(len(p["ending"]) for p in pieces) == 2
+
+
+def test_snippets_are_escaped_before_highlighting():
+    out = nk_site.highlight_snippet("<b>x</b> " + nk_site.MARK_OPEN + "S-400" + nk_site.MARK_CLOSE)
+    assert str(out) == "&lt;b&gt;x&lt;/b&gt; <mark>S-400</mark>"
+
+
+def test_row_paths_only_for_row_references():
+    assert nk_site.row_path("appearances/003-ap-01") == "/nk_russia/appearances/003-ap-01"
+    assert nk_site.row_path("javascript:alert(1)") is None
+    assert nk_site.row_path("../../etc/passwd") is None
+
+
+def test_citation_names_source_version_url_and_access_date():
+    doc = {"id": "003_x", "headline": "H", "label": "L", "outlet": "", "date_text": "", "date_start": "2024-06",
+           "date_end": None, "date_precision": "range", "date_inferred": 1}
+    text = nk_site.citation("W", doc, 1, 5, "0.1.0+abc", "http://h/r", datetime.date(2026, 1, 2))
+    assert "“H” (publisher not stated in the text, published 2024-06 or later (inferred); archived as 003_x)" in text
+    assert "version 0.1.0+abc" in text and "http://h/r" in text and "accessed 2026-01-02" in text
+
+
+def test_timeline_places_bounds_and_points():
+    pts = [{"as_of": "2024-06", "estimator": "A", "low": None, "best": None, "high": 3000, "label": "x", "href": "/r"},
+           {"as_of": "2024-10", "estimator": "B", "low": None, "best": 10000, "high": None, "label": "y", "href": "/s"}]
+    layout = nk_site.timeline_layout(pts)
+    first, second = layout["marks"]
+    assert first["y_best"] is None and first["open_high"] and first["x"] < second["x"]
+    assert second["y_best"] < first["y_high"] or second["y_best"] is not None
+    assert [l["name"] for l in layout["legend"]] == ["A", "B"]
+
+
+# ---- pages ----
+
+def test_home_answers_the_headline_questions(site, conn):
+    page = site("/").text
+    for (wording,) in conn.execute("SELECT original_wording FROM troop_estimates WHERE scope != 'army_size'"):
+        assert str(escape(wording)) in page
+    for (row_id,) in conn.execute("SELECT id FROM troop_estimates WHERE scope != 'army_size'"):
+        assert f"/nk_russia/troop_estimates/{row_id}" in page
+    assert "<svg" in page and "What Russia is said to have given North Korea" in page
+    air = conn.execute("SELECT name FROM weapon_systems w WHERE category = 'air_defence' AND EXISTS "
+                       "(SELECT 1 FROM weapon_mentions m WHERE m.weapon_system_id = w.id AND m.direction = 'RU→KP')").fetchall()
+    assert air and all(str(escape(n)) in page for (n,) in air)
+    for (excerpt,) in conn.execute("SELECT excerpt FROM appearances WHERE stance = 'denies'"):
+        assert str(escape(excerpt)) in page
+
+
+@pytest.mark.parametrize("table", FACT_TABLES)
+def test_row_pages_show_the_highlighted_excerpt_and_a_citation(site, conn, table):
+    for row in conn.execute(f"SELECT id, excerpt FROM {table}"):
+        page = site(f"/nk_russia/{table}/{row['id']}").text
+        assert f"<mark>{escape(row['excerpt'])}</mark>" in page, row["id"]
+        assert "Cite this" in page and f"/nk_russia/{table}/{row['id']}" in page
+
+
+def test_claim_page_lists_every_appearance(site, conn):
+    claim = conn.execute("SELECT claim_id FROM appearances GROUP BY claim_id ORDER BY count(*) DESC LIMIT 1").fetchone()[0]
+    page = site(f"/nk_russia/claims/{claim}").text
+    for (row_id,) in conn.execute("SELECT id FROM appearances WHERE claim_id = ?", [claim]):
+        assert f"/nk_russia/appearances/{row_id}" in page
+
+
+def test_document_page_links_every_cited_row(site, conn):
+    for (doc_id,) in conn.execute("SELECT id FROM documents"):
+        page = site(f"/nk_russia/documents/{doc_id}").text
+        for table in FACT_TABLES:
+            for (row_id,) in conn.execute(f"SELECT id FROM {table} WHERE document_id = ?", [doc_id]):
+                assert f'href="/nk_russia/{table}/{row_id}"' in page, row_id
+        assert "substantive sentences" in page
+
+
+def test_about_page_and_stylesheet_are_served(site):
+    assert site("/about").status_code == 200
+    assert site("/static/nk.css").status_code == 200
+
+
+# ---- queries ----
+
+def canned_queries():
+    import yaml
+    meta = yaml.safe_load((ROOT / "metadata.yml").read_text(encoding="utf-8"))
+    return meta["databases"]["nk_russia"]["queries"]
+
+
+def test_at_least_ten_described_canned_queries():
+    queries = canned_queries()
+    assert len(queries) >= 10
+    for name, q in queries.items():
+        assert q.get("title") and q.get("description"), name
+
+
+@pytest.mark.parametrize("name", list(canned_queries()))
+def test_every_canned_query_runs_with_its_defaults(site, name):
+    response = site(f"/nk_russia/{name}.json?_shape=array")
+    assert response.status_code == 200, response.text[:300]
+    assert isinstance(response.json(), list)
+
+
+def test_search_highlights_a_known_phrase(site):
+    rows = site("/nk_russia/search.json?_shape=array&q=S-400").json()
+    assert rows and all("S-400" in r["snippet"] for r in rows)
+    page = site("/nk_russia/search?q=S-400").text
+    assert "<mark>S</mark>" in page or "<mark>S-400</mark>" in page
+
+
+@pytest.mark.parametrize("q", ["", "   ", '"', "fake news\"", "S-400", "*", "NEAR(a b)", "Russia's", "a -b", "'; drop table claims; --"])
+def test_search_behaves_on_odd_input(site, q):
+    response = site("/nk_russia/search.json?_shape=array&q=" + __import__("urllib.parse").parse.quote(q))
+    assert response.status_code == 200, response.text[:300]
+    if not q.strip():
+        assert response.json() == []
+
+
+# ---- metadata ----
+
+def test_every_table_view_and_column_is_described(site, conn):
+    meta = site("/-/metadata.json").json()
+    tables = meta["databases"]["nk_russia"]["tables"]
+    names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
+                                        "AND name NOT LIKE '%_fts%' AND name NOT LIKE 'sqlite_%'")]
+    for name in names:
+        assert tables.get(name, {}).get("description"), f"{name} has no description"
+        columns = [r[1] for r in conn.execute(f"PRAGMA table_info('{name}')")]
+        described = tables[name].get("columns", {})
+        assert [c for c in columns if not described.get(c)] == [], name
+
+
+def test_search_tables_are_hidden(site):
+    tables = site("/nk_russia.json").json()["tables"]
+    assert all(t["hidden"] for t in tables if "_fts" in t["name"])
+
+
+# ---- exports, read back with independent clients ----
+
+@pytest.mark.parametrize("table", [r["name"] for r in resources(json.loads((ROOT / "data" / "datapackage.json").read_text()))])
+def test_csv_and_json_exports_match_the_database(site, conn, table):
+    db_rows = {r["id"]: dict(r) for r in conn.execute(f"SELECT * FROM {table}")}
+    exported_csv = site(f"/nk_russia/{table}.csv?_size=max&_labels=off").text
+    as_json = subprocess.run([str(ROOT / ".venv" / "bin" / "csvjson"), "--no-inference", "--snifflimit", "0"],
+                             input=exported_csv, capture_output=True, text=True, check=True).stdout
+    from_csv = {r["id"]: r for r in json.loads(as_json)}
+    assert from_csv.keys() == db_rows.keys()
+    for row_id, row in db_rows.items():
+        assert {k: ("" if v is None else str(v)) for k, v in row.items()} == {k: v or "" for k, v in from_csv[row_id].items()}
+    from_json = {r["id"]: r for r in json.loads(site(f"/nk_russia/{table}.json?_shape=array&_size=max").text)}
+    assert from_json == db_rows
