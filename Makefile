@@ -7,11 +7,6 @@ DB := nk_russia.db
 PORT ?= 8001
 INPUTS := $(wildcard data/*.csv data/*.json seeds/*.txt scripts/*.py) metadata.yml
 
-# Datasette settings, deliberate rather than default.
-# Settings live in settings.json (also read by the tests); each becomes a --setting flag.
-SETTINGS = $(shell $(PY) -c 'import json; print(" ".join(f"--setting {k} {str(v).lower() if isinstance(v, bool) else v}" for k, v in json.load(open("settings.json")).items()))')
-SERVE_FLAGS = --immutable $(DB) --inspect-file build/inspect.json --metadata build/metadata.json \
-	--template-dir templates --plugins-dir plugins --static static:static/ $(SETTINGS) --host 127.0.0.1 --port $(PORT)
 
 .PHONY: install build serve test check stats coverage clean
 
@@ -24,13 +19,13 @@ $(VENV)/.installed: requirements.txt
 
 build: $(DB)
 
-# The build writes nk_russia.db, build/metadata.json and dist/ only when every check passed.
+# The build writes nk_russia.db, build/ (metadata, inspect file) and dist/ only when every check passed.
 $(DB): $(VENV)/.installed $(INPUTS)
 	$(PY) -m scripts.build
-	$(VENV)/bin/datasette inspect $(DB) --inspect-file build/inspect.json
 
+# Datasette's flags come from scripts/serve.py (settings.json, plugins/, templates/, static/).
 serve: build
-	$(VENV)/bin/datasette serve $(SERVE_FLAGS)
+	$(PY) -m scripts.serve --port $(PORT)
 
 # Validate the curated CSVs against the schema and the seeds without writing anything.
 check: install

@@ -92,7 +92,7 @@ def timeline_layout(points: list[dict], width: int = 640, height: int = 240, pad
         return {"width": width, "height": height, "marks": [], "legend": [], "ticks": [], "dates": []}
     dates = sorted({p["as_of"] for p in points})
     top = max(max(v for v in (p["low"], p["best"], p["high"]) if v is not None) for p in points)
-    top = max(1000, -(-top // 2000) * 2000)
+    top = max(1000, -(-int(top * 1.15) // 2000) * 2000)  # headroom above the largest figure
     slot = (width - 2 * pad) / max(1, len(dates))
     estimators = list(dict.fromkeys(p["estimator"] for p in points))
     colour = {e: palette[i % len(palette)] for i, e in enumerate(estimators)}
@@ -227,7 +227,8 @@ async def home_context(datasette) -> dict:
                    group_concat(distinct m.status) as statuses, group_concat(distinct s.name) as sources,
                    min(m.id) as example
             from weapon_mentions m join weapon_systems w on w.id = m.weapon_system_id join actors s on s.id = m.source_id
-            where m.direction = ? group by w.id order by mentions desc, w.name""", [direction])
+            where m.direction = ? group by w.id
+            order by max(m.status in ('reported', 'alleged', 'confirmed')) desc, mentions desc, w.name""", [direction])
     contested = await rows(datasette, """
         select claim_id, claim, evidence_status, supporting_sources, denying_sources, unconfirming_sources
         from claim_evidence where evidence_status in ('contested', 'denied')

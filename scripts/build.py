@@ -15,7 +15,6 @@ from pathlib import Path
 from . import coverage, locate, publish, read, search, validate, views
 from .load import load_all
 from .problems import BuildFailed
-from .schema import load_package
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,7 +26,8 @@ def check(pkg: dict, data_dir: Path, seeds_dir: Path) -> dict:
     typed = validate.validate_all(pkg, raw, problems)
     paths = {name: t.path for name, t in raw.items()}
     columns = {name: {c: i + 1 for i, c in enumerate(t.columns)} for name, t in raw.items()}
-    located = locate.locate_all(pkg, typed, seeds_dir, paths, columns, problems)
+    known = {name: read.row_ids(t) for name, t in raw.items()}  # every row read, valid or not
+    located = locate.locate_all(pkg, typed, seeds_dir, paths, columns, problems, known)
     if problems:
         raise BuildFailed(problems)
     return located
@@ -55,11 +55,12 @@ def write_database(pkg: dict, tables: dict, out: Path) -> None:
 
 def build(data_dir: Path, seeds_dir: Path, out: Path, metadata_yaml: Path | None = None,
           build_dir: Path | None = None, dist_dir: Path | None = None) -> None:
-    pkg = load_package(data_dir / "datapackage.json")
+    pkg = read.read_package(data_dir / "datapackage.json")  # BuildFailed, not a traceback, on a JSON typo
     tables = check(pkg, data_dir, seeds_dir)
     write_database(pkg, tables, out)
     if metadata_yaml and build_dir:
         publish.write_metadata(metadata_yaml, pkg, build_dir / "metadata.json", publish.dataset_version(pkg, out))
+        publish.write_inspect(out, build_dir / "inspect.json")
     if dist_dir:
         conn = sqlite3.connect(f"file:{out}?mode=ro", uri=True)
         try:
@@ -80,7 +81,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.check_only:
-            check(load_package(args.data / "datapackage.json"), args.data, args.seeds)
+            check(read.read_package(args.data / "datapackage.json"), args.data, args.seeds)
         else:
             build(args.data, args.seeds, args.out, args.metadata, args.build_dir, args.dist)
     except BuildFailed as e:

@@ -9,7 +9,7 @@ import hashlib
 from pathlib import Path
 
 from .problems import Problem
-from .read import display_path
+from .read import display_path, not_utf8
 from .schema import derived_fields, verbatim_fields
 
 # Typographic characters that curators most often retype by accident.
@@ -37,10 +37,8 @@ def not_found_fix(text: str, needle: str, where: str) -> str:
 def read_seeds(seeds_dir: Path, documents: list, path: str, columns: dict, problems: list) -> dict:
     """{document id: text} for documents whose seed exists and matches its checksum."""
     texts = {}
-    listed = set()
     for line, row in documents:
         doc_id = row["id"]
-        listed.add(doc_id)
         seed = Path(seeds_dir) / f"{doc_id}.txt"
         try:
             data = seed.read_bytes()
@@ -54,12 +52,18 @@ def read_seeds(seeds_dir: Path, documents: list, path: str, columns: dict, probl
                                     f"{display_path(seed)} has sha256 {digest}, not the recorded one: the seed changed after curation",
                                     "restore the seed from shared/seeds (seeds are never edited); if the source really changed, re-check every row of this document before updating sha256"))
             continue
-        texts[doc_id] = data.decode("utf-8")
+        try:
+            texts[doc_id] = data.decode("utf-8")
+        except UnicodeDecodeError as e:  # recorded checksum and all: a new seed saved in another encoding
+            problems.append(not_utf8(display_path(seed), data, e))
+    return texts
+
+
+def unlisted_seeds(seeds_dir: Path, listed: set, path: str, problems: list) -> None:
     for seed in sorted(Path(seeds_dir).glob("*.txt")):
         if seed.stem not in listed:
             problems.append(Problem(path, 0, 0, "", f"{display_path(seed)} has no row in documents",
                                     "add a documents row for it (its id is the file stem)"))
-    return texts
 
 
 def locate_row(row: dict, text: str, fields: list, seed_name: str) -> tuple[dict, list]:
@@ -93,9 +97,19 @@ def locate_row(row: dict, text: str, fields: list, seed_name: str) -> tuple[dict
     return derived, errors
 
 
-def locate_all(pkg: dict, tables: dict, seeds_dir: Path, paths: dict, columns: dict, problems: list) -> dict:
-    """Tables with derived columns added (documents get text and char_count)."""
+def locate_all(pkg: dict, tables: dict, seeds_dir: Path, paths: dict, columns: dict, problems: list,
+               known: dict | None = None) -> dict:
+    """Tables with derived columns added (documents get text and char_count).
+
+    known: as for validate.check_foreign_keys. A seed is unlisted only if no documents row names
+    it, valid or not, and that is not judged when documents.csv could not be read whole.
+    """
     texts = read_seeds(seeds_dir, tables["documents"], paths["documents"], columns["documents"], problems)
+    listed = {row["id"] for _, row in tables["documents"]}
+    if known is not None:
+        listed = None if known["documents"] is None else known["documents"] | listed
+    if listed is not None:
+        unlisted_seeds(seeds_dir, listed, paths["documents"], problems)
     out = {}
     for res in pkg["resources"]:
         name = res["name"]

@@ -4,6 +4,7 @@
   description and every column's description from data/datapackage.json.
 - dist/ = one CSV per table as built (with offsets and document text) + datapackage.json describing them.
 """
+import asyncio
 import copy
 import csv
 import hashlib
@@ -83,6 +84,12 @@ def write_dist(conn, pkg: dict, dist: Path) -> None:
 def dataset_version(pkg: dict, db: Path) -> str:
     """The package's version plus the first digits of the database's sha256: cited in every citation."""
     return f"{pkg['version']}+{hashlib.sha256(Path(db).read_bytes()).hexdigest()[:12]}"
+
+
+def write_inspect(db: Path, out: Path) -> None:
+    """Datasette's inspect file (table counts and hash), so the immutable site never counts rows at start-up."""
+    from datasette.cli import inspect_
+    write_json_atomic(out, asyncio.run(inspect_([str(db)], None)))
 
 
 def write_metadata(site_yaml: Path, pkg: dict, out: Path, version: str | None = None) -> None:

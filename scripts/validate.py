@@ -9,6 +9,7 @@ import datetime
 import re
 
 from .problems import Problem
+from .read import row_ids
 from .schema import constraints, date_groups, fields, foreign_keys, primary_key
 
 BOOLEANS = {"true": 1, "false": 0}
@@ -145,10 +146,18 @@ def validate_table(raw, problems: list) -> list[tuple[int, dict]]:
     return unique
 
 
-def check_foreign_keys(pkg: dict, tables: dict, paths: dict, columns: dict, problems: list) -> dict:
-    """Drop and report rows whose references point nowhere; returns the surviving tables."""
+def check_foreign_keys(pkg: dict, tables: dict, paths: dict, columns: dict, problems: list, known: dict | None = None) -> dict:
+    """Drop and report rows whose references point nowhere; returns the surviving tables.
+
+    known: {table: ids of every row read, valid or not, or None when the table could not be read
+    whole}. A reference to a row that exists but has its own problem is not reported again, and
+    references into an unreadable table are not checked at all: its one problem is the one to fix.
+    Without it, references are checked against the valid rows.
+    """
     keys = {name: {row[primary_key(r)] for _, row in tables[name]} for name, r in
             ((res["name"], res) for res in pkg["resources"])}
+    if known is not None:
+        keys = {name: ids if ids is None else ids | keys[name] for name, ids in known.items()}
     out = {}
     for res in pkg["resources"]:
         name = res["name"]
@@ -157,10 +166,11 @@ def check_foreign_keys(pkg: dict, tables: dict, paths: dict, columns: dict, prob
             ok = True
             for field, target, _ in foreign_keys(res):
                 value = row.get(field)
-                if value is not None and value not in keys[target]:
+                if value is not None and keys[target] is not None and value not in keys[target]:
                     target_path = paths[target]
+                    empty = f" ({target_path} has no rows)" if not keys[target] else ""
                     problems.append(Problem(paths[name], line, columns[name].get(field, 0), field,
-                                            f"{value!r} is not an id in {target}",
+                                            f"{value!r} is not an id in {target}{empty}",
                                             f"add a row with id {value!r} to {target_path} or correct the reference"))
                     ok = False
             if ok:
@@ -173,4 +183,5 @@ def validate_all(pkg: dict, raw_tables: dict, problems: list) -> dict:
     typed = {name: validate_table(raw, problems) for name, raw in raw_tables.items()}
     paths = {name: raw.path for name, raw in raw_tables.items()}
     columns = {name: {c: i + 1 for i, c in enumerate(raw.columns)} for name, raw in raw_tables.items()}
-    return check_foreign_keys(pkg, typed, paths, columns, problems)
+    known = {name: row_ids(raw) for name, raw in raw_tables.items()}
+    return check_foreign_keys(pkg, typed, paths, columns, problems, known)

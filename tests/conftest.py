@@ -90,3 +90,37 @@ def edit_cell(path: Path, row_index: int, column: str, value: str) -> int:
     rows[row_index][column] = value
     write_csv(path, header, rows)
     return header.index(column) + 1
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(built):
+    """A real Datasette process on 127.0.0.1, started exactly as `make serve` starts it."""
+    import subprocess
+    import time
+    import urllib.request
+
+    from scripts.serve import datasette_command, serve_args
+    port = free_port()
+    proc = subprocess.Popen([datasette_command(), *serve_args(built["db"], built["dir"] / "build", port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(base + "/-/versions.json", timeout=1)
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError("datasette did not start: " + proc.stdout.read().decode()[-2000:])
+            time.sleep(0.2)
+    yield {"url": base, "process": proc}
+    proc.terminate()
+    proc.wait(timeout=10)

@@ -1,0 +1,46 @@
+"""Serve the built database with Datasette, configured from the repository's files.
+
+The one place that turns settings.json, metadata, plugins/, templates/ and static/ into Datasette's
+command line; `make serve` and the tests that start a real server both use it.
+
+    python -m scripts.serve [--port 8001]
+"""
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def settings(root: Path = ROOT) -> dict:
+    return json.loads((root / "settings.json").read_text(encoding="utf-8"))
+
+
+def serve_args(db: Path, build_dir: Path, port: int, root: Path = ROOT) -> list[str]:
+    args = ["serve", "--immutable", str(db), "--inspect-file", str(build_dir / "inspect.json"),
+            "--metadata", str(build_dir / "metadata.json"), "--template-dir", str(root / "templates"),
+            "--plugins-dir", str(root / "plugins"), "--static", f"static:{root / 'static'}",
+            "--host", "127.0.0.1", "--port", str(port)]
+    for key, value in settings(root).items():
+        args += ["--setting", key, str(value).lower() if isinstance(value, bool) else str(value)]
+    return args
+
+
+def datasette_command() -> str:
+    return str(Path(sys.executable).parent / "datasette")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8001)))
+    parser.add_argument("--db", type=Path, default=ROOT / "nk_russia.db")
+    parser.add_argument("--build-dir", type=Path, default=ROOT / "build")
+    args = parser.parse_args(argv)
+    command = datasette_command()
+    os.execv(command, [command, *serve_args(args.db, args.build_dir, args.port)])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
