@@ -108,8 +108,9 @@ def live_server(built):
 
     from scripts.serve import datasette_command, serve_args
     port = free_port()
+    log = open(built["dir"] / "server.log", "wb")  # a file, not a pipe: an unread pipe fills and blocks the server
     proc = subprocess.Popen([datasette_command(), *serve_args(built["db"], built["dir"] / "build", port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -119,8 +120,9 @@ def live_server(built):
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                raise RuntimeError("datasette did not start: " + proc.stdout.read().decode()[-2000:])
+                raise RuntimeError("datasette did not start: " + (built["dir"] / "server.log").read_text()[-2000:])
             time.sleep(0.2)
     yield {"url": base, "process": proc}
     proc.terminate()
     proc.wait(timeout=10)
+    log.close()

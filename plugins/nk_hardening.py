@@ -1,0 +1,105 @@
+"""Public-site hardening: bounded SQLite, security headers, robots rules.
+
+Journalists keep arbitrary read-only SQL; these limits bound what one query can cost.
+"""
+import sqlite3
+import urllib.parse
+
+from datasette import hookimpl
+from datasette.utils.asgi import Response
+
+# Largest string or blob a query may build: the biggest real value (a document's text) is ~5 KB,
+# so 10 MB is generous, while `select randomblob(1000000000)` fails at once instead of allocating 1 GB.
+MAX_VALUE_BYTES = 10_000_000
+SQLITE_LIMITS = {
+    sqlite3.SQLITE_LIMIT_LENGTH: MAX_VALUE_BYTES,
+    sqlite3.SQLITE_LIMIT_SQL_LENGTH: 100_000,
+    sqlite3.SQLITE_LIMIT_ATTACHED: 0,  # no ATTACH of other files, ever
+    sqlite3.SQLITE_LIMIT_LIKE_PATTERN_LENGTH: 1_000,
+    sqlite3.SQLITE_LIMIT_EXPR_DEPTH: 200,
+    sqlite3.SQLITE_LIMIT_COMPOUND_SELECT: 50,
+}
+
+# datasette-vega compiles chart specs at run time, hence 'unsafe-eval'; Datasette's pages carry small
+# inline scripts and styles. Everything is served from this origin: no CDN.
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self' 'unsafe-inline' 'unsafe-eval'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data: blob:",
+    "font-src 'self' data:",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+SECURITY_HEADERS = [
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+]
+
+# Crawlers may read pages, not run SQL, export, facet-walk or download the database.
+ROBOTS_TXT = """User-agent: *
+Disallow: /*sql=
+Disallow: /*.csv
+Disallow: /*.json
+Disallow: /*_facet
+Disallow: /*_search
+Disallow: /*_sort
+Disallow: /*.db
+Disallow: /-/
+"""
+
+
+@hookimpl
+def prepare_connection(conn):
+    for limit, value in SQLITE_LIMITS.items():
+        conn.setlimit(limit, value)
+
+
+def with_security_headers(headers):
+    names = {name for name, _ in SECURITY_HEADERS}
+    return [(k, v) for k, v in headers if k.lower() not in names] + SECURITY_HEADERS
+
+
+def is_traversal(scope) -> bool:
+    """True for a path with a '..' segment, however it was encoded."""
+    raw = scope.get("raw_path") or scope["path"].encode()
+    decoded = urllib.parse.unquote(urllib.parse.unquote(raw.decode("latin-1")))
+    return ".." in decoded.replace("\\", "/").split("/")
+
+
+async def refuse(send, status: int, message: bytes):
+    await send({"type": "http.response.start", "status": status,
+                "headers": with_security_headers([(b"content-type", b"text/plain; charset=utf-8")])})
+    await send({"type": "http.response.body", "body": message})
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    def wrap(app):
+        async def add_headers(scope, receive, send):
+            if scope["type"] != "http":
+                return await app(scope, receive, send)
+            # Refused before routing: no static mount, template page or plugin route ever sees '..'.
+            if is_traversal(scope):
+                return await refuse(send, 404, b"Not found")
+
+            async def send_with_headers(event):
+                if event["type"] == "http.response.start":
+                    event = dict(event, headers=with_security_headers(event.get("headers", [])))
+                await send(event)
+
+            await app(scope, receive, send_with_headers)
+        return add_headers
+    return wrap
+
+
+@hookimpl
+def register_routes():
+    async def robots_txt():
+        return Response.text(ROBOTS_TXT)
+    return [(r"^/robots\.txt$", robots_txt)]

@@ -1,0 +1,158 @@
+"""A real Datasette process on 127.0.0.1 under abuse: bounded queries, no writes, inert payloads."""
+import json
+import shutil
+import sqlite3
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+
+from .conftest import free_port
+
+
+def fetch(base: str, path: str, method: str = "GET", data: bytes | None = None, timeout: float = 10):
+    """(status, body, seconds) for one request; HTTP errors are answers, not exceptions."""
+    request = urllib.request.Request(base + path, method=method, data=data)
+    start = time.monotonic()
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as r:
+            return r.status, r.read().decode("utf-8", "replace"), time.monotonic() - start
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode("utf-8", "replace"), time.monotonic() - start
+
+
+def sql(base: str, query: str):
+    return fetch(base, "/nk_russia.json?sql=" + urllib.parse.quote(query))
+
+
+def rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+
+def test_oversized_blob_is_refused_fast_with_bounded_memory(live_server):
+    before = rss_kib(live_server["process"].pid)
+    status, body, seconds = sql(live_server["url"], "select length(randomblob(1000000000))")
+    assert status == 400 and "too big" in json.loads(body)["error"]
+    assert seconds < 5
+    assert rss_kib(live_server["process"].pid) - before < 100 * 1024  # far below the gigabyte asked for
+
+
+def test_runaway_recursive_query_is_stopped_and_the_site_stays_up(live_server):
+    runaway = "with recursive r(i) as (select 1 union all select i + 1 from r) select count(*) from r"
+    status, body, seconds = sql(live_server["url"], runaway)
+    assert status == 400 and "too long" in json.loads(body)["error"].lower()
+    assert seconds < 10
+    status, _, seconds = fetch(live_server["url"], "/nk_russia/appearances")
+    assert status == 200 and seconds < 1.5
+
+
+@pytest.mark.parametrize("statement", [
+    "insert into claims (id, claim, topic) values ('x', 'x', 'diplomacy')",
+    "update claims set claim = 'x'",
+    "delete from claims",
+    "drop table claims",
+    "attach database '/tmp/evil.db' as evil",
+    "pragma writable_schema = 1",
+    "pragma journal_mode = wal",
+    "select load_extension('/tmp/evil')",
+    "vacuum into '/tmp/copy.db'",
+])
+def test_writes_attach_pragmas_and_extensions_are_refused(live_server, statement):
+    status, body, _ = sql(live_server["url"], statement)
+    assert status >= 400, body[:200]
+    status, body, _ = sql(live_server["url"], "select count(*) as n from claims")
+    assert status == 200
+
+
+def test_there_is_no_writable_endpoint(live_server):
+    for path in ["/nk_russia/claims", "/nk_russia/claims/-/insert", "/nk_russia/-/create", "/nk_russia.json"]:
+        status, _, _ = fetch(live_server["url"], path, method="POST", data=b"{}")
+        assert status >= 400, path
+
+
+@pytest.mark.parametrize("path", [
+    "/static/../settings.json", "/static/%2e%2e/settings.json", "/static/..%2fsettings.json",
+    "/-/static/../../../etc/passwd", "/-/static-plugins/datasette_vega/../../../../etc/passwd",
+    "/static/%2e%2e/%2e%2e/etc/passwd", "/about/../../etc/passwd", "/..%2f..%2fetc%2fpasswd",
+])
+def test_path_traversal_is_refused(live_server, path):
+    status, body, _ = fetch(live_server["url"], path)
+    assert "root:x:0:0" not in body and '"suggest_facets"' not in body
+    assert status in (200, 404, 400) and (status != 200 or "<html" in body.lower())
+
+
+def test_security_headers_and_robots(live_server):
+    with urllib.request.urlopen(live_server["url"] + "/") as r:
+        headers = {k.lower(): v for k, v in r.headers.items()}
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["referrer-policy"]
+    status, robots, _ = fetch(live_server["url"], "/robots.txt")
+    assert status == 200 and "Disallow: /*sql=" in robots and "Disallow: /*.csv" in robots
+
+
+# ---- a script payload stored in the data stays inert ----
+
+PAYLOAD = '<script>alert("xss")</script><img src=x onerror=alert(1)>'
+
+
+@pytest.fixture(scope="module")
+def payload_server(built, tmp_path_factory):
+    """The built site, with a script payload written into a claim behind the build's back."""
+    import subprocess
+    from scripts import publish
+    from scripts.schema import load_package
+    from scripts.serve import datasette_command, serve_args
+    from .conftest import DATA, ROOT
+    folder = tmp_path_factory.mktemp("payload")
+    db = folder / "nk_russia.db"
+    shutil.copy(built["db"], db)
+    with sqlite3.connect(db) as c:
+        c.execute("UPDATE claims SET claim = ? WHERE id = 'kp-troops-in-russia'", [PAYLOAD])
+    build_dir = folder / "build"
+    publish.write_metadata(ROOT / "metadata.yml", load_package(DATA / "datapackage.json"), build_dir / "metadata.json")
+    publish.write_inspect(db, build_dir / "inspect.json")
+    port = free_port()
+    proc = subprocess.Popen([datasette_command(), *serve_args(db, build_dir, port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(150):
+        try:
+            urllib.request.urlopen(base + "/-/versions.json", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.2)
+    yield base
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_payload_is_escaped_in_html_json_and_csv(payload_server):
+    for path in ["/nk_russia/claims/kp-troops-in-russia", "/nk_russia/claims", "/nk_russia/appearances/003-ap-01", "/"]:
+        status, body, _ = fetch(payload_server, path)
+        assert status == 200 and "<script>alert" not in body and "<img src=x" not in body, path
+    status, body, _ = fetch(payload_server, "/nk_russia/claims.json?id=kp-troops-in-russia&_shape=array")
+    assert json.loads(body)[0]["claim"] == PAYLOAD  # data is returned as data, in a JSON string
+    status, body, _ = fetch(payload_server, "/nk_russia/claims.csv?id=kp-troops-in-russia")
+    assert PAYLOAD.replace('"', '""') in body
+
+
+def test_payload_does_not_run_in_chromium(payload_server):
+    executable = shutil.which("chromium")
+    if not executable:
+        pytest.skip("chromium not installed") if not __import__("os").environ.get("CI") else pytest.fail("chromium missing")
+    from playwright.sync_api import sync_playwright
+    from .test_browser import CHROMIUM_ARGS
+    dialogs = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        for path in ["/nk_russia/claims/kp-troops-in-russia", "/nk_russia/claims", "/nk_russia/appearances/003-ap-01", "/"]:
+            page.goto(payload_server + path)
+            page.wait_for_timeout(300)
+        browser.close()
+    assert dialogs == []
