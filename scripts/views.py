@@ -2,7 +2,7 @@
 
 Sources are counted by independent organisation: a speaker counts as the top of its affiliation
 chain (Lloyd Austin → Pentagon → United States government), so one government's officials do not
-corroborate each other.
+corroborate each other. Statements in an article's own voice count once per article.
 """
 
 SUPPORTING = ("asserts", "confirms", "warns", "speculates")
@@ -30,7 +30,9 @@ WHERE depth = (SELECT max(depth) FROM chain WHERE actor_id = c.actor_id)
 CLAIM_EVIDENCE = f"""
 CREATE VIEW claim_evidence AS
 WITH s AS (
-  SELECT a.claim_id, a.stance, a.speaker_id, r.root_id, a.document_id
+  SELECT a.claim_id, a.stance, a.speaker_id, a.document_id,
+    -- each archived article's own voice is its own source, not one source shared by all articles
+    CASE WHEN r.root_id = 'unattributed' THEN 'unattributed:' || a.document_id ELSE r.root_id END AS root_id
   FROM appearances a JOIN actor_roots r ON r.actor_id = a.speaker_id
 ), counts AS (
   SELECT claim_id,

@@ -36,3 +36,18 @@ def test_status_counts_independent_sources(pkg, tmp_path):
     status = dict(conn.execute("SELECT claim_id, evidence_status FROM claim_evidence"))
     assert status == {"one": "single-source", "same-government": "single-source", "two": "corroborated",
                       "contested": "contested", "denied": "denied"}
+
+
+def test_each_articles_own_voice_is_a_separate_source(pkg, tmp_path):
+    conn = sqlite3.connect(tmp_path / "w.db")
+    for name in ("actors", "claims", "appearances"):
+        conn.execute(create_table_sql(resource(pkg, name)))
+    insert_rows(conn, resource(pkg, "actors"), [(0, {**actor("unattributed"), "kind": "unattributed"})])
+    insert_rows(conn, resource(pkg, "claims"), [(0, {"id": c, "claim": c, "topic": "troop_deployment", "direction": None,
+                                                     "subject_id": None}) for c in ("two-articles", "one-article")])
+    rows = [("two-articles", "d1"), ("two-articles", "d2"), ("one-article", "d1"), ("one-article", "d1")]
+    insert_rows(conn, resource(pkg, "appearances"),
+                [(0, {**appearance(i, claim, "unattributed", "asserts"), "document_id": doc}) for i, (claim, doc) in enumerate(rows)])
+    create_views(conn)
+    status = dict(conn.execute("SELECT claim_id, evidence_status FROM claim_evidence"))
+    assert status == {"two-articles": "corroborated", "one-article": "single-source"}
