@@ -8,7 +8,7 @@ PORT ?= 8001
 INPUTS := $(wildcard data/*.csv data/*.json seeds/*.txt scripts/*.py) metadata.yml
 
 
-.PHONY: install build serve test check stats coverage loadtest clean
+.PHONY: install build serve deploy-files test check stats coverage loadtest clean
 
 install: $(VENV)/.installed
 
@@ -26,6 +26,11 @@ $(DB): $(VENV)/.installed $(INPUTS)
 # Datasette's flags come from scripts/serve.py (settings.json, plugins/, templates/, static/).
 serve: build
 	$(PY) -m scripts.serve --port $(PORT)
+
+# deploy/cloudrun and deploy/fly: Docker build contexts (and fly.toml) for the built site, made offline with
+# Datasette's packaging code; nothing is deployed (README.md, "Deploying").
+deploy-files: build
+	$(PY) -m scripts.deploy
 
 # Validate the curated CSVs against the schema and the seeds without writing anything.
 check: install
@@ -49,4 +54,4 @@ test: install
 	$(VENV)/bin/pytest
 
 clean:
-	rm -rf $(DB) build dist .pytest_cache
+	rm -rf $(DB) build dist deploy .pytest_cache

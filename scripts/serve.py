@@ -18,12 +18,16 @@ def settings(root: Path = ROOT) -> dict:
     return json.loads((root / "settings.json").read_text(encoding="utf-8"))
 
 
-def serve_args(db: Path, build_dir: Path, port: int, root: Path = ROOT) -> list[str]:
+def serve_args(db: Path, build_dir: Path, port: int | str, root: Path = ROOT, host: str = "127.0.0.1",
+               site_settings: dict | None = None) -> list[str]:
+    """Datasette's `serve` arguments: templates/, plugins/ and static/ are under root, and so is
+    settings.json unless site_settings is given (scripts/deploy.py passes the repository's settings
+    with a container's relative paths, host 0.0.0.0 and its port)."""
     args = ["serve", "--immutable", str(db), "--inspect-file", str(build_dir / "inspect.json"),
             "--metadata", str(build_dir / "metadata.json"), "--template-dir", str(root / "templates"),
             "--plugins-dir", str(root / "plugins"), "--static", f"static:{root / 'static'}",
-            "--host", "127.0.0.1", "--port", str(port)]
-    for key, value in settings(root).items():
+            "--host", host, "--port", str(port)]
+    for key, value in (settings(root) if site_settings is None else site_settings).items():
         args += ["--setting", key, str(value).lower() if isinstance(value, bool) else str(value)]
     return args
 
