@@ -34,6 +34,7 @@ def check(pkg: dict, data_dir: Path, seeds_dir: Path) -> dict:
 
 
 def write_database(pkg: dict, tables: dict, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)  # a first build into a new folder, as for build/ and dist/
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
     os.close(fd)
     os.chmod(tmp, 0o644)  # mkstemp makes it private; the published file is world-readable

@@ -55,7 +55,8 @@ def read_seeds(seeds_dir: Path, documents: list, path: str, columns: dict, probl
         try:
             texts[doc_id] = data.decode("utf-8")
         except UnicodeDecodeError as e:  # recorded checksum and all: a new seed saved in another encoding
-            problems.append(not_utf8(display_path(seed), data, e))
+            problems.append(not_utf8(display_path(seed), data, e, "convert the seed to UTF-8 (iconv -f latin1 -t utf-8), "
+                                     "then record the sha256 of the converted file"))
     return texts
 
 

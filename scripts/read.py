@@ -45,12 +45,12 @@ def _line_col(text: str, index: int) -> tuple[int, int]:
     return line, index - (text.rfind("\n", 0, index) + 1) + 1
 
 
-def not_utf8(path: str, data: bytes, error: UnicodeDecodeError) -> Problem:
+def not_utf8(path: str, data: bytes, error: UnicodeDecodeError,
+             fix: str = "save the file as UTF-8 (in a spreadsheet: 'CSV UTF-8')") -> Problem:
     """The first byte that is not UTF-8, located by line and character column."""
     good = data[: error.start].decode("utf-8").removeprefix("\ufeff")  # a BOM is not a column
     line, col = _line_col(good, len(good))
-    return Problem(path, line, col, "", f"byte 0x{data[error.start]:02x} is not UTF-8",
-                   "save the file as UTF-8 (in a spreadsheet: 'CSV UTF-8')")
+    return Problem(path, line, col, "", f"byte 0x{data[error.start]:02x} is not UTF-8", fix)
 
 
 def decode(path: str, data: bytes, problems: list) -> str | None:
