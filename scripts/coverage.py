@@ -112,6 +112,8 @@ def write_coverage(conn) -> None:
         conn.execute("CREATE TABLE sentences (document_id TEXT NOT NULL REFERENCES documents(id), char_start INTEGER NOT NULL, "
                      "char_end INTEGER NOT NULL, substantive INTEGER NOT NULL, covered INTEGER NOT NULL, text TEXT NOT NULL, "
                      "PRIMARY KEY (document_id, char_start))")
+        for column in ("substantive", "covered"):
+            conn.execute(f"CREATE INDEX idx_sentences_{column} ON sentences({column})")
         conn.executemany("INSERT INTO document_coverage VALUES (?, ?, ?, ?)",
                          [(d["document_id"], d["sentences"], d["covered"], round(d["share"], 4)) for d in report])
         for doc_id, text in conn.execute("SELECT id, text FROM documents ORDER BY id").fetchall():

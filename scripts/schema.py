@@ -63,8 +63,8 @@ def foreign_keys(res: dict) -> list[tuple[str, str, str]]:
 
 
 def facet_fields(res: dict) -> list[str]:
-    """Columns journalists facet on: every enum and every foreign key."""
-    names = [f["name"] for f in fields(res) if "enum" in constraints(f)]
+    """Columns journalists facet on: every enum, boolean and foreign key, and fields marked "facet"."""
+    names = [f["name"] for f in fields(res) if "enum" in constraints(f) or f["type"] == "boolean" or f.get("facet")]
     names += [fk for fk, _, _ in foreign_keys(res)]
     return list(dict.fromkeys(names))
 

@@ -159,6 +159,22 @@ def test_every_table_view_and_column_is_described(site, conn):
         assert [c for c in columns if not described.get(c)] == [], name
 
 
+def test_every_configured_facet_column_is_indexed(site, conn):
+    tables = site("/-/metadata.json").json()["databases"]["nk_russia"]["tables"]
+    views = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'view'")}
+    for table, config in tables.items():
+        if table in views:
+            continue  # a view is indexed through its base tables
+        indexed = {r["name"] for idx in conn.execute(f"PRAGMA index_list('{table}')")
+                   for r in conn.execute(f"PRAGMA index_info('{idx['name']}')")}
+        assert [f for f in config.get("facets", []) if f not in indexed] == [], table
+
+
+def test_whole_database_downloads_byte_for_byte(site, built):
+    response = site("/nk_russia.db")
+    assert response.status_code == 200 and response.content == built["db"].read_bytes()
+
+
 def test_search_tables_are_hidden(site):
     tables = site("/nk_russia.json").json()["tables"]
     assert all(t["hidden"] for t in tables if "_fts" in t["name"])
