@@ -1,0 +1,1 @@
+"""Benchmarks: synthetic data valid under the real schema (bench.generate)."""
