@@ -69,57 +69,77 @@ def sentences(text: str) -> list[Sentence]:
     return out
 
 
-def covered(sentence: Sentence, spans: list[tuple[int, int]]) -> bool:
-    inside = set()
-    for start, end in spans:
-        lo, hi = max(start, sentence.start), min(end, sentence.end)
-        if lo < hi:
-            inside.update(range(lo, hi))
-    return len(inside) >= COVERED_SHARE * (sentence.end - sentence.start)
+def merge(spans) -> list[tuple[int, int]]:
+    """Sorted, disjoint intervals covering the same characters as the spans."""
+    out = []
+    for start, end in sorted(spans):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
 
 
-def excerpt_spans(conn) -> dict[str, list[tuple[int, int]]]:
-    """Every located excerpt of every table, by document."""
-    tables = [r[0] for r in conn.execute(
+def covered_in(sentence: Sentence, merged: list[tuple[int, int]]) -> bool:
+    inside = sum(max(0, min(end, sentence.end) - max(start, sentence.start)) for start, end in merged
+                 if start < sentence.end and end > sentence.start)
+    return inside >= COVERED_SHARE * (sentence.end - sentence.start)
+
+
+def covered(sentence: Sentence, spans) -> bool:
+    return covered_in(sentence, merge(spans))
+
+
+def span_tables(conn) -> list[str]:
+    return [r[0] for r in conn.execute(
         "SELECT m.name FROM sqlite_master m WHERE m.type = 'table' AND EXISTS "
-        "(SELECT 1 FROM pragma_table_info(m.name) p WHERE p.name = 'char_start')")]
-    spans: dict[str, list] = {}
-    for table in tables:
-        for doc, start, end in conn.execute(f'SELECT document_id, char_start, char_end FROM "{table}" WHERE char_start IS NOT NULL'):
-            spans.setdefault(doc, []).append((start, end))
-    return spans
+        "(SELECT 1 FROM pragma_table_info(m.name) p WHERE p.name = 'char_start') ORDER BY m.name")]
+
+
+def documents_with_sentences(conn):
+    """(document id, [(sentence, covered)]) for each document, one document's spans in memory at a time."""
+    union = " UNION ALL ".join(f'SELECT document_id, char_start, char_end FROM "{t}" WHERE char_start IS NOT NULL'
+                               for t in span_tables(conn))
+    spans = conn.execute(f"SELECT document_id, char_start, char_end FROM ({union}) ORDER BY document_id")
+    pending = next(spans, None)
+    for doc_id, text in conn.execute("SELECT id, text FROM documents ORDER BY id"):
+        mine = []
+        while pending is not None and pending[0] <= doc_id:
+            if pending[0] == doc_id:
+                mine.append((pending[1], pending[2]))
+            pending = next(spans, None)
+        merged = merge(mine)
+        yield doc_id, [(s, covered_in(s, merged)) for s in sentences(text)]
+
+
+def summary(doc_id: str, judged) -> dict:
+    subs = [s for s, _ in judged if s.substantive]
+    uncovered = [s for s, ok in judged if s.substantive and not ok]
+    share = (len(subs) - len(uncovered)) / len(subs) if subs else 1.0
+    return {"document_id": doc_id, "sentences": len(subs), "covered": len(subs) - len(uncovered),
+            "share": share, "uncovered": uncovered}
 
 
 def document_coverage(conn) -> list[dict]:
-    spans = excerpt_spans(conn)
-    report = []
-    for doc_id, text in conn.execute("SELECT id, text FROM documents ORDER BY id"):
-        subs = [s for s in sentences(text) if s.substantive]
-        uncovered = [s for s in subs if not covered(s, spans.get(doc_id, []))]
-        share = (len(subs) - len(uncovered)) / len(subs) if subs else 1.0
-        report.append({"document_id": doc_id, "sentences": len(subs), "covered": len(subs) - len(uncovered),
-                       "share": share, "uncovered": uncovered})
-    return report
+    return [summary(doc_id, judged) for doc_id, judged in documents_with_sentences(conn)]
 
 
 def write_coverage(conn) -> None:
     """Store the report in the database, so the site can show each document's coverage."""
-    report = document_coverage(conn)
-    spans = excerpt_spans(conn)
     with conn:
         conn.execute("CREATE TABLE document_coverage (document_id TEXT PRIMARY KEY REFERENCES documents(id), "
                      "sentences INTEGER NOT NULL, covered INTEGER NOT NULL, share REAL NOT NULL)")
         conn.execute("CREATE TABLE sentences (document_id TEXT NOT NULL REFERENCES documents(id), char_start INTEGER NOT NULL, "
                      "char_end INTEGER NOT NULL, substantive INTEGER NOT NULL, covered INTEGER NOT NULL, text TEXT NOT NULL, "
                      "PRIMARY KEY (document_id, char_start))")
+        for doc_id, judged in documents_with_sentences(conn):
+            d = summary(doc_id, judged)
+            conn.execute("INSERT INTO document_coverage VALUES (?, ?, ?, ?)",
+                         (doc_id, d["sentences"], d["covered"], round(d["share"], 4)))
+            conn.executemany("INSERT INTO sentences VALUES (?, ?, ?, ?, ?, ?)",
+                             [(doc_id, s.start, s.end, int(s.substantive), int(ok), s.text) for s, ok in judged])
         for column in ("substantive", "covered"):
             conn.execute(f"CREATE INDEX idx_sentences_{column} ON sentences({column})")
-        conn.executemany("INSERT INTO document_coverage VALUES (?, ?, ?, ?)",
-                         [(d["document_id"], d["sentences"], d["covered"], round(d["share"], 4)) for d in report])
-        for doc_id, text in conn.execute("SELECT id, text FROM documents ORDER BY id").fetchall():
-            conn.executemany("INSERT INTO sentences VALUES (?, ?, ?, ?, ?, ?)",
-                             [(doc_id, s.start, s.end, int(s.substantive), int(covered(s, spans.get(doc_id, []))), s.text)
-                              for s in sentences(text)])
 
 
 def main(argv=None) -> int:
