@@ -8,7 +8,7 @@ PORT ?= 8001
 INPUTS := $(wildcard data/*.csv data/*.json seeds/*.txt scripts/*.py) metadata.yml
 
 
-.PHONY: install build serve deploy-files test check stats coverage loadtest clean
+.PHONY: install build serve deploy-files test check stats coverage loadtest bench bench-quick clean
 
 install: $(VENV)/.installed
 
@@ -49,6 +49,14 @@ DURATION ?= 60
 CLIENTS ?= 16
 loadtest: build
 	$(PY) -m scripts.loadtest --duration $(DURATION) --clients $(CLIENTS)
+
+# Build and serving cost at 1e4, 1e5 and 1e6 appearances against baselines (BENCHMARKS.md);
+# bench-quick: the smallest scale with short runs, as CI runs it.
+bench: install
+	$(PY) -m bench.run
+
+bench-quick: install
+	$(PY) -m bench.run --quick
 
 test: install
 	$(VENV)/bin/pytest

@@ -21,6 +21,8 @@ SPEAKER_COLUMN = {"appearances": "speaker_id", "quotes": "speaker_id", "weapon_m
                   "troop_estimates": "estimator_id", "weapon_specs": None}
 FACT_TABLES = set(SPEAKER_COLUMN)
 SUPPORTING = ("asserts", "confirms", "warns", "speculates")
+# Each home-page list shows at most this many rows (all of them at today's size), with a link to the rest.
+HOME_LIMIT = 25
 
 
 # ---- pure helpers -------------------------------------------------------------------------------
@@ -215,28 +217,24 @@ async def home_context(datasette) -> dict:
                t.value_low, t.value_best, t.value_high, e.name as estimator, r.name as reported_by,
                t.document_id, t.excerpt
         from troop_estimates t join actors e on e.id = t.estimator_id left join actors r on r.id = t.reported_by_id
-        where t.scope != 'army_size' order by t.as_of_start desc, t.id""")
+        where t.scope != 'army_size' order by t.as_of_start desc, t.id limit ?""", [HOME_LIMIT])
     points = [{"as_of": e["as_of_start"] or "undated", "estimator": e["estimator"], "low": e["value_low"],
                "best": e["value_best"], "high": e["value_high"],
                "label": f"{e['original_wording']} ({e['scope'].replace('_', ' ')}) — {e['estimator']}, as of {e['as_of_start'] or 'undated'}",
                "href": row_path(f"troop_estimates/{e['id']}")} for e in reversed(estimates)]
-    transfers = {}
-    for direction in ("RU→KP", "KP→RU"):
-        transfers[direction] = await rows(datasette, """
-            select w.id, w.name, w.category, count(*) as mentions,
-                   group_concat(distinct m.status) as statuses, group_concat(distinct s.name) as sources,
-                   min(m.id) as example
-            from weapon_mentions m join weapon_systems w on w.id = m.weapon_system_id join actors s on s.id = m.source_id
-            where m.direction = ? group by w.id
-            order by max(m.status in ('reported', 'alleged', 'confirmed')) desc, mentions desc, w.name""", [direction])
+    transfers = {direction: await rows(datasette, """
+        select weapon_system_id as id, name, category, mentions, statuses, top_sources as sources,
+               example_mention_id as example
+        from transfer_summary where direction = ? order by firm desc, mentions desc, name limit ?""", [direction, HOME_LIMIT])
+        for direction in ("RU→KP", "KP→RU")}
     contested = await rows(datasette, """
         select claim_id, claim, evidence_status, supporting_sources, denying_sources, unconfirming_sources
         from claim_evidence where evidence_status in ('contested', 'denied')
-        order by evidence_status, supporting_sources desc""")
+        order by evidence_status, supporting_sources desc, claim_id limit ?""", [HOME_LIMIT])
     denials = await rows(datasette, """
         select a.id, s.name as speaker, c.claim, a.excerpt, a.document_id
         from appearances a join actors s on s.id = a.speaker_id join claims c on c.id = a.claim_id
-        where a.stance = 'denies' order by s.name, a.id""")
+        where a.stance = 'denies' order by s.name, a.id limit ?""", [HOME_LIMIT])
     counts = {r["t"]: r["n"] for r in await rows(datasette, """
         select 'documents' as t, count(*) as n from documents union all select 'claims', count(*) from claims
         union all select 'appearances', count(*) from appearances union all select 'quotes', count(*) from quotes

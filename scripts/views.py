@@ -15,7 +15,6 @@ def _in(values) -> str:
 
 
 ACTOR_ROOTS = """
-CREATE VIEW actor_roots AS
 WITH RECURSIVE chain(actor_id, root_id, depth) AS (
   SELECT id, id, 0 FROM actors
   UNION ALL
@@ -28,7 +27,6 @@ WHERE depth = (SELECT max(depth) FROM chain WHERE actor_id = c.actor_id)
 """
 
 CLAIM_EVIDENCE = f"""
-CREATE VIEW claim_evidence AS
 WITH s AS (
   SELECT a.claim_id, a.stance, a.speaker_id, a.document_id,
     -- each archived article's own voice is its own source, not one source shared by all articles
@@ -61,10 +59,35 @@ SELECT c.id AS claim_id, c.claim, c.topic, c.direction,
 FROM claims c LEFT JOIN counts k ON k.claim_id = c.id
 """
 
-VIEWS = [ACTOR_ROOTS, CLAIM_EVIDENCE]
+TRANSFER_SUMMARY = """
+WITH m AS (SELECT * FROM weapon_mentions WHERE direction IS NOT NULL),
+per_source AS (
+  SELECT direction, weapon_system_id, source_id,
+    row_number() OVER (PARTITION BY direction, weapon_system_id ORDER BY count(*) DESC, source_id) AS rank
+  FROM m GROUP BY direction, weapon_system_id, source_id
+)
+SELECT m.direction, m.weapon_system_id, w.name, w.category, count(*) AS mentions,
+  (SELECT group_concat(status, ', ') FROM (SELECT DISTINCT status FROM m m2
+     WHERE m2.direction = m.direction AND m2.weapon_system_id = m.weapon_system_id ORDER BY status)) AS statuses,
+  max(m.status IN ('reported', 'alleged', 'confirmed')) AS firm,
+  min(m.id) AS example_mention_id,
+  (SELECT group_concat(name, ', ') FROM (SELECT a.name FROM per_source p JOIN actors a ON a.id = p.source_id
+     WHERE p.direction = m.direction AND p.weapon_system_id = m.weapon_system_id AND p.rank <= 5 ORDER BY p.rank)) AS top_sources
+FROM m JOIN weapon_systems w ON w.id = m.weapon_system_id
+GROUP BY m.direction, m.weapon_system_id
+"""
+
+# The database is immutable, so these are stored as tables once, at build time (in this order: the
+# second reads the first): pages and queries read them by index instead of re-aggregating every
+# appearance on every request.
+DERIVED = [("actor_roots", ACTOR_ROOTS, ["actor_id", "root_id"]),
+           ("claim_evidence", CLAIM_EVIDENCE, ["claim_id", "evidence_status", "topic", "direction"]),
+           ("transfer_summary", TRANSFER_SUMMARY, ["direction", "weapon_system_id"])]
 
 
 def create_views(conn) -> None:
     with conn:
-        for sql in VIEWS:
-            conn.execute(sql)
+        for name, select, indexed in DERIVED:
+            conn.execute(f"CREATE TABLE {name} AS {select.strip()} ORDER BY 1")
+            for column in indexed:
+                conn.execute(f"CREATE INDEX idx_{name}_{column} ON {name}({column})")

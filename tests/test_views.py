@@ -22,8 +22,8 @@ def appearance(n, claim, speaker, stance):
 
 def test_status_counts_independent_sources(pkg, tmp_path):
     conn = sqlite3.connect(tmp_path / "v.db")
-    for name in ("actors", "claims", "appearances"):
-        conn.execute(create_table_sql(resource(pkg, name)))
+    for res in pkg["resources"]:
+        conn.execute(create_table_sql(res))
     insert_rows(conn, resource(pkg, "actors"), [(0, actor("us")), (0, actor("pentagon", "us")),
                                                 (0, actor("austin", "pentagon")), (0, actor("kr")), (0, actor("ru"))])
     claims = ("one", "same-government", "two", "contested", "denied")
@@ -40,8 +40,8 @@ def test_status_counts_independent_sources(pkg, tmp_path):
 
 def test_each_articles_own_voice_is_a_separate_source(pkg, tmp_path):
     conn = sqlite3.connect(tmp_path / "w.db")
-    for name in ("actors", "claims", "appearances"):
-        conn.execute(create_table_sql(resource(pkg, name)))
+    for res in pkg["resources"]:
+        conn.execute(create_table_sql(res))
     insert_rows(conn, resource(pkg, "actors"), [(0, {**actor("unattributed"), "kind": "unattributed"})])
     insert_rows(conn, resource(pkg, "claims"), [(0, {"id": c, "claim": c, "topic": "troop_deployment", "direction": None,
                                                      "subject_id": None}) for c in ("two-articles", "one-article")])

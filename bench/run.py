@@ -1,0 +1,259 @@
+"""`make bench`: build and serving cost at 1e4, 1e5 and 1e6 appearances, against baselines measured in the same run.
+
+    python -m bench.run [--quick] [--scales 10000 100000 1000000] [--seconds 5]
+
+Build: wall time and peak RSS of our full build (validation on) vs. raw executemany into plain tables
+(the limit) and csvs-to-sqlite (what a user would reach for), on the same generated rows.
+Serving: requests/s, p50 and p99 under 8 concurrent clients (wrk) per page type, for our site vs.
+stock `datasette` with default settings over the csvs-to-sqlite database.
+Writes bench/results.json, BENCHMARKS.md and bench/cost.png. --quick: the smallest scale, short runs (CI).
+"""
+import argparse
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from scripts.loadtest import run_wrk
+from scripts.serve import ROOT, datasette_command, serve_args
+
+BENCH = ROOT / "bench"
+PY = sys.executable
+CLIENTS = 8
+TARGETS = {"build_ratio": 1.5, "build_rss_mb": 250, "p99_ms": 300, "table_facet_speedup": 20}
+
+
+def measure(cmd: list[str], cwd: Path = ROOT) -> dict:
+    """Wall seconds and peak RSS (MB) of one child process; raises if it fails."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    err = proc.stderr.read().decode()[-2000:]
+    proc.stderr.close()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{cmd[:4]} failed: {err}")
+    return {"seconds": round(seconds, 3), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
+
+
+def generate(n: int) -> Path:
+    folder = BENCH / f"data-{n}"
+    if not (folder / "complete").exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        subprocess.run([PY, "-m", "bench.generate", "--appearances", str(n), "--out", str(folder)], cwd=ROOT, check=True)
+        (folder / "complete").touch()
+    return folder
+
+
+def build_all(folder: Path) -> dict:
+    """Our build, the raw limit and csvs-to-sqlite on the same rows; outputs kept for serving."""
+    out = folder / "out"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir()
+    data, seeds = folder / "data", folder / "seeds"
+    ours = measure([PY, "-m", "scripts.build", "--data", str(data), "--seeds", str(seeds), "--out", str(out / "nk_russia.db"),
+                    "--build-dir", str(out / "build"), "--dist", str(out / "dist")])
+    raw = measure([PY, "-m", "bench.raw_load", "--data", str(data), "--out", str(out / "raw.db")])
+    csvs = measure([str(Path(PY).parent / "csvs-to-sqlite"), *sorted(str(p) for p in data.glob("*.csv")),
+                    str(out / "stock.db")])
+    return {"ours": ours, "raw_executemany": raw, "csvs_to_sqlite": csvs,
+            "ratio_vs_raw": round(ours["seconds"] / raw["seconds"], 2),
+            "ratio_vs_csvs_to_sqlite": round(ours["seconds"] / csvs["seconds"], 2)}
+
+
+def first(db: Path, sql: str):
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return conn.execute(sql).fetchone()[0]
+    finally:
+        conn.close()
+
+
+def our_pages(db: Path) -> dict:
+    import yaml
+    queries = yaml.safe_load((ROOT / "metadata.yml").read_text(encoding="utf-8"))["databases"]["nk_russia"]["queries"]
+    pages = {
+        "home": "/",
+        "table_html": "/nk_russia/appearances",
+        "table_json": "/nk_russia/appearances.json",
+        "faceted_table": "/nk_russia/appearances?_facet=stance&_facet=speaker_id",
+        "full_text_search": "/nk_russia/appearances?_search=troops",
+        "row_page": f"/nk_russia/appearances/{first(db, 'select id from appearances order by id limit 1')}",
+        "document_page": f"/nk_russia/documents/{first(db, 'select id from documents order by id limit 1')}",
+        "csv_export": "/nk_russia/claims.csv",
+    }
+    pages.update({f"query:{name}": f"/nk_russia/{name}?q=troops" if name == "search" else f"/nk_russia/{name}"
+                  for name in queries})
+    return pages
+
+
+STOCK_PAGES = {
+    "home": "/",
+    "table_html": "/stock/appearances",
+    "table_json": "/stock/appearances.json",
+    "faceted_table": "/stock/appearances?_facet=stance&_facet=speaker_id",
+    "full_text_search": "/stock/appearances?excerpt__contains=troops",  # no FTS index: what a stock user gets
+    "row_page": "/stock/appearances/1",
+    "document_page": "/stock/documents/1",
+    "csv_export": "/stock/claims.csv",
+}
+
+
+def start(cmd: list[str], base: str) -> subprocess.Popen:
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(600):
+        try:
+            urllib.request.urlopen(base + "/-/versions.json", timeout=2)
+            return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"server did not start: {cmd[:3]}")
+
+
+def status_of(base: str, path: str) -> int:
+    try:
+        with urllib.request.urlopen(base + path, timeout=60) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def serve_bench(cmd: list[str], base: str, pages: dict, seconds: int) -> dict:
+    proc = start(cmd, base)
+    try:
+        out = {}
+        for name, path in pages.items():
+            status = status_of(base, path)  # also warms the page
+            figures = run_wrk(base, seconds, CLIENTS, [path])
+            out[name] = {"path": path, "status": status, **{k: figures[k] for k in (
+                "requests_per_second", "p50_ms", "p99_ms", "non_2xx", "timeouts")}}
+        return out
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serving(folder: Path, seconds: int) -> dict:
+    out = folder / "out"
+    port = free_port()
+    ours = serve_bench([datasette_command(), *serve_args(out / "nk_russia.db", out / "build", port)],
+                       f"http://127.0.0.1:{port}", our_pages(out / "nk_russia.db"), seconds)
+    port = free_port()
+    stock = serve_bench([datasette_command(), "serve", str(out / "stock.db"), "--host", "127.0.0.1", "--port", str(port)],
+                        f"http://127.0.0.1:{port}", STOCK_PAGES, seconds)
+    speedup = {name: round(ours[name]["requests_per_second"] / max(stock[name]["requests_per_second"], 0.01), 1)
+               for name in STOCK_PAGES}
+    return {"ours": ours, "stock": stock, "speedup_vs_stock": speedup}
+
+
+def check_targets(results: dict) -> list[dict]:
+    """Each target at the largest scale measured: met or missed, with the figure."""
+    scale = max(results["scales"], key=int)
+    r = results["scales"][scale]
+    checks = [
+        {"target": f"build ≤ {TARGETS['build_ratio']}× raw executemany", "figure": r["build"]["ratio_vs_raw"],
+         "met": r["build"]["ratio_vs_raw"] <= TARGETS["build_ratio"]},
+        {"target": f"build peak RSS ≤ {TARGETS['build_rss_mb']} MB", "figure": r["build"]["ours"]["peak_rss_mb"],
+         "met": r["build"]["ours"]["peak_rss_mb"] <= TARGETS["build_rss_mb"]},
+    ]
+    for name, page in r["serving"]["ours"].items():
+        ok = page["p99_ms"] <= TARGETS["p99_ms"] and page["non_2xx"] == 0 and page["status"] == 200
+        checks.append({"target": f"{name}: p99 ≤ {TARGETS['p99_ms']} ms, no errors", "met": ok,
+                       "figure": f"p99 {page['p99_ms']:.0f} ms, status {page['status']}, non-2xx {page['non_2xx']}"})
+    for name in ("table_html", "table_json", "faceted_table"):
+        s = r["serving"]["speedup_vs_stock"][name]
+        checks.append({"target": f"{name}: ≥ {TARGETS['table_facet_speedup']}× stock requests/s", "figure": s,
+                       "met": s >= TARGETS["table_facet_speedup"]})
+    return [{"scale": int(scale), **c} for c in checks]
+
+
+def plot(results: dict, path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    scales = sorted(results["scales"], key=int)
+    xs = [int(s) for s in scales]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    for key, label in (("ours", "our build (validated)"), ("raw_executemany", "raw executemany"), ("csvs_to_sqlite", "csvs-to-sqlite")):
+        a.plot(xs, [results["scales"][s]["build"][key]["seconds"] for s in scales], marker="o", label=label)
+    a.set(xscale="log", yscale="log", xlabel="appearances", ylabel="build seconds", title="Build time")
+    a.legend()
+    pages = ["home", "table_html", "faceted_table", "full_text_search", "row_page", "document_page", "csv_export"]
+    for page in pages:
+        b.plot(xs, [results["scales"][s]["serving"]["ours"][page]["p99_ms"] for s in scales], marker="o", label=page)
+    b.axhline(TARGETS["p99_ms"], color="grey", linestyle="--", label="target p99")
+    b.set(xscale="log", yscale="log", xlabel="appearances", ylabel="p99 ms (8 clients)", title="Serving p99, our site")
+    b.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def report(results: dict) -> str:
+    lines = ["# Benchmarks", "",
+             f"Generated by `make bench` on {results['machine']}; {results['mode']} mode; {CLIENTS} concurrent clients (wrk), "
+             f"{results['seconds_per_page']} s per page. Figures from one run; ratios compare runs made side by side in that run.", "",
+             "![cost against scale](bench/cost.png)", "", "## Build", "",
+             "| appearances | ours s | ours peak MB | raw executemany s | raw MB | csvs-to-sqlite s | csvs MB | ours ÷ raw | ours ÷ csvs-to-sqlite |",
+             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for s, r in sorted(results["scales"].items(), key=lambda kv: int(kv[0])):
+        b = r["build"]
+        lines.append(f"| {int(s):,} | {b['ours']['seconds']} | {b['ours']['peak_rss_mb']} | {b['raw_executemany']['seconds']} | "
+                     f"{b['raw_executemany']['peak_rss_mb']} | {b['csvs_to_sqlite']['seconds']} | {b['csvs_to_sqlite']['peak_rss_mb']} | "
+                     f"{b['ratio_vs_raw']} | {b['ratio_vs_csvs_to_sqlite']} |")
+    lines += ["", "## Serving", ""]
+    for s, r in sorted(results["scales"].items(), key=lambda kv: int(kv[0])):
+        lines += [f"### {int(s):,} appearances", "",
+                  "| page | status | req/s | p50 ms | p99 ms | stock req/s | stock p99 ms | speed-up |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for name, p in r["serving"]["ours"].items():
+            st = r["serving"]["stock"].get(name)
+            lines.append(f"| {name} | {p['status']} | {p['requests_per_second']:.0f} | {p['p50_ms']:.0f} | {p['p99_ms']:.0f} | "
+                         + (f"{st['requests_per_second']:.1f} | {st['p99_ms']:.0f} | {r['serving']['speedup_vs_stock'][name]}× |" if st else "n/a | n/a | n/a |"))
+        lines.append("")
+    lines += ["## Targets", "", "| scale | target | figure | met |", "| ---: | --- | --- | --- |"]
+    lines += [f"| {c['scale']:,} | {c['target']} | {c['figure']} | {'yes' if c['met'] else '**no**'} |" for c in results["targets"]]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smallest scale, short runs (CI)")
+    parser.add_argument("--scales", type=int, nargs="*")
+    parser.add_argument("--seconds", type=int)
+    parser.add_argument("--results", type=Path, default=BENCH / "results.json")
+    parser.add_argument("--report", type=Path, default=ROOT / "BENCHMARKS.md")
+    args = parser.parse_args(argv)
+    scales = args.scales or ([10_000] if args.quick else [10_000, 100_000, 1_000_000])
+    seconds = args.seconds or (1 if args.quick else 5)
+    results = {"mode": "quick" if args.quick else "full", "seconds_per_page": seconds,
+               "machine": f"{os.cpu_count()} cores, Python {sys.version.split()[0]}", "scales": {}}
+    for n in scales:
+        print(f"== {n:,} appearances", file=sys.stderr)
+        folder = generate(n)
+        build = build_all(folder)
+        print(f"   build: {build}", file=sys.stderr)
+        results["scales"][str(n)] = {"build": build, "serving": serving(folder, seconds)}
+    results["targets"] = check_targets(results)
+    args.results.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    plot(results, BENCH / "cost.png")
+    args.report.write_text(report(results), encoding="utf-8")
+    missed = [c for c in results["targets"] if not c["met"]]
+    print(f"wrote {args.results}, {args.report}; {len(missed)} target(s) missed", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
