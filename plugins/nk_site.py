@@ -235,11 +235,10 @@ async def home_context(datasette) -> dict:
         select a.id, s.name as speaker, c.claim, a.excerpt, a.document_id
         from appearances a join actors s on s.id = a.speaker_id join claims c on c.id = a.claim_id
         where a.stance = 'denies' order by s.name, a.id limit ?""", [HOME_LIMIT])
-    counts = {r["t"]: r["n"] for r in await rows(datasette, """
-        select 'documents' as t, count(*) as n from documents union all select 'claims', count(*) from claims
-        union all select 'appearances', count(*) from appearances union all select 'quotes', count(*) from quotes
-        union all select 'actors', count(*) from actors union all select 'weapon_mentions', count(*) from weapon_mentions
-        union all select 'troop_estimates', count(*) from troop_estimates""")}
+    # Immutable database: counts come from the inspect file, not a count(*) per table per request.
+    all_counts = await datasette.get_database(DATABASE).table_counts(limit=1000)
+    counts = {t: all_counts.get(t) for t in ("documents", "claims", "appearances", "quotes", "actors",
+                                             "weapon_mentions", "troop_estimates")}
     return {"estimates": estimates, "timeline": timeline_layout(points), "transfers": transfers,
             "contested": contested, "denials": denials, "counts": counts}
 

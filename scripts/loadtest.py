@@ -9,15 +9,13 @@ import argparse
 import json
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from pathlib import Path
 
-from .serve import ROOT, datasette_command, serve_args
+from .serve import ROOT, start_site, stop
 
 # What journalists open: home, tables, facets, searches, canned queries, row pages, a document, CSV.
 JOURNALIST_PATHS = [
@@ -99,35 +97,17 @@ def check_paths(base_url: str, paths=JOURNALIST_PATHS) -> None:
             assert r.status == 200, path
 
 
-def start_server(db: Path, build_dir: Path) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([datasette_command(), *serve_args(db, build_dir, port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            urllib.request.urlopen(base + "/-/versions.json", timeout=1)
-            return proc, base
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("datasette did not start")
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=60)
     parser.add_argument("--clients", type=int, default=16)
     args = parser.parse_args(argv)
-    proc, base = start_server(ROOT / "nk_russia.db", ROOT / "build")
+    proc, base = start_site(ROOT / "nk_russia.db", ROOT / "build")
     try:
         check_paths(base)
         result = run_wrk(base, args.duration, args.clients)
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop(proc)
     print(f"{args.clients} clients, {args.duration} s, {len(JOURNALIST_PATHS)} journalist URLs in rotation")
     print(f"requests: {result['requests']}  requests/s: {result['requests_per_second']:.1f}  "
           f"p50: {result['p50_ms']:.1f} ms  p99: {result['p99_ms']:.1f} ms  "

@@ -92,37 +92,11 @@ def edit_cell(path: Path, row_index: int, column: str, value: str) -> int:
     return header.index(column) + 1
 
 
-def free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def live_server(built):
     """A real Datasette process on 127.0.0.1, started exactly as `make serve` starts it."""
-    import subprocess
-    import time
-    import urllib.request
-
-    from scripts.serve import datasette_command, serve_args
-    port = free_port()
-    log = open(built["dir"] / "server.log", "wb")  # a file, not a pipe: an unread pipe fills and blocks the server
-    proc = subprocess.Popen([datasette_command(), *serve_args(built["db"], built["dir"] / "build", port)],
-                            stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(base + "/-/versions.json", timeout=1)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError("datasette did not start: " + (built["dir"] / "server.log").read_text()[-2000:])
-            time.sleep(0.2)
-    yield {"url": base, "process": proc}
-    proc.terminate()
-    proc.wait(timeout=10)
-    log.close()
+    from scripts.serve import start_site, stop
+    with open(built["dir"] / "server.log", "wb") as log:
+        proc, base = start_site(built["db"], built["dir"] / "build", log)
+        yield {"url": base, "process": proc}
+        stop(proc)

@@ -9,7 +9,6 @@ import urllib.request
 
 import pytest
 
-from .conftest import free_port
 
 
 def fetch(base: str, path: str, method: str = "GET", data: bytes | None = None, timeout: float = 10):
@@ -102,10 +101,9 @@ PAYLOAD = '<script>alert("xss")</script><img src=x onerror=alert(1)>'
 @pytest.fixture(scope="module")
 def payload_server(built, tmp_path_factory):
     """The built site, with a script payload written into a claim behind the build's back."""
-    import subprocess
     from scripts import publish
     from scripts.schema import load_package
-    from scripts.serve import datasette_command, serve_args
+    from scripts.serve import start_site, stop
     from .conftest import DATA, ROOT
     folder = tmp_path_factory.mktemp("payload")
     db = folder / "nk_russia.db"
@@ -115,19 +113,9 @@ def payload_server(built, tmp_path_factory):
     build_dir = folder / "build"
     publish.write_metadata(ROOT / "metadata.yml", load_package(DATA / "datapackage.json"), build_dir / "metadata.json")
     publish.write_inspect(db, build_dir / "inspect.json")
-    port = free_port()
-    proc = subprocess.Popen([datasette_command(), *serve_args(db, build_dir, port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            urllib.request.urlopen(base + "/-/versions.json", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.2)
+    proc, base = start_site(db, build_dir)
     yield base
-    proc.terminate()
-    proc.wait(timeout=10)
+    stop(proc)
 
 
 def test_payload_is_escaped_in_html_json_and_csv(payload_server):
