@@ -113,12 +113,17 @@ def status_of(base: str, path: str) -> int:
         return e.code
 
 
-def serve_bench(server: tuple, pages: dict, seconds: int) -> dict:
+def serve_bench(server: tuple, pages: dict, seconds: int, log: Path) -> dict:
     proc, base = server
     try:
         out = {}
         for name, path in pages.items():
-            status = status_of(base, path)  # also warms the page
+            if proc.poll() is not None:
+                raise RuntimeError(f"the server exited ({proc.returncode}); its log:\n{log.read_text()[-3000:]}")
+            try:
+                status = status_of(base, path)  # also warms the page
+            except urllib.error.URLError as e:
+                raise RuntimeError(f"{path}: {e}; server running: {proc.poll() is None}; its log:\n{log.read_text()[-3000:]}") from e
             figures = run_wrk(base, seconds, CLIENTS, [path])
             out[name] = {"path": path, "status": status, **{k: figures[k] for k in (
                 "requests_per_second", "p50_ms", "p99_ms", "non_2xx", "timeouts")}}
@@ -129,8 +134,11 @@ def serve_bench(server: tuple, pages: dict, seconds: int) -> dict:
 
 def serving(folder: Path, seconds: int) -> dict:
     out = folder / "out"
-    ours = serve_bench(start_site(out / "nk_russia.db", out / "build"), our_pages(out / "nk_russia.db"), seconds)
-    stock = serve_bench(start(["serve", str(out / "stock.db")], wait_seconds=300), STOCK_PAGES, seconds)
+    ours_log, stock_log = out / "server-ours.log", out / "server-stock.log"
+    with open(ours_log, "wb") as log:
+        ours = serve_bench(start_site(out / "nk_russia.db", out / "build", log), our_pages(out / "nk_russia.db"), seconds, ours_log)
+    with open(stock_log, "wb") as log:
+        stock = serve_bench(start(["serve", str(out / "stock.db")], log, wait_seconds=300), STOCK_PAGES, seconds, stock_log)
     # None: stock answered no request in the whole run, so no finite ratio exists.
     speedup = {name: round(ours[name]["requests_per_second"] / stock[name]["requests_per_second"], 1)
                if stock[name]["requests_per_second"] > 0 else None for name in STOCK_PAGES}
