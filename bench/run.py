@@ -280,7 +280,7 @@ def main(argv=None) -> int:
         results["scales"][str(n)] = {"build": build, "serving": serving(folder, seconds)}
     results["targets"] = check_targets(results)
     args.results.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    plot(results, BENCH / "cost.png")
+    plot(results, args.results.with_name("cost.png"))  # beside results.json: a test run never overwrites the published plot
     args.report.write_text(report(results), encoding="utf-8")
     missed = [c for c in results["targets"] if not c["met"]]
     print(f"wrote {args.results}, {args.report}; {len(missed)} target(s) missed", file=sys.stderr)
