@@ -23,10 +23,8 @@ def check(pkg: dict, data_dir: Path, seeds_dir: Path) -> dict:
     """Read, validate and locate every table; raise BuildFailed listing all problems."""
     problems = []
     raw = {res["name"]: read.read_resource(data_dir, res, problems) for res in pkg["resources"]}
-    typed = validate.validate_all(pkg, raw, problems)
-    paths = {name: t.path for name, t in raw.items()}
-    columns = {name: {c: i + 1 for i, c in enumerate(t.columns)} for name, t in raw.items()}
-    known = {name: read.row_ids(t) for name, t in raw.items()}  # every row read, valid or not
+    paths, columns, known = where = read.locations(raw)  # known: the ids of every row read, valid or not
+    typed = validate.validate_all(pkg, raw, problems, where)
     located = locate.locate_all(pkg, typed, seeds_dir, paths, columns, problems, known)
     if problems:
         raise BuildFailed(problems)

@@ -40,6 +40,14 @@ def row_ids(table: RawTable) -> set | None:
     return {cells[pk] for _, cells in table.rows}
 
 
+def locations(raw_tables: dict) -> tuple[dict, dict, dict]:
+    """Per table: the path shown in messages, {column: number}, and the ids of every row read (row_ids)."""
+    paths = {name: t.path for name, t in raw_tables.items()}
+    columns = {name: {c: i + 1 for i, c in enumerate(t.columns)} for name, t in raw_tables.items()}
+    known = {name: row_ids(t) for name, t in raw_tables.items()}
+    return paths, columns, known
+
+
 def _line_col(text: str, index: int) -> tuple[int, int]:
     line = text.count("\n", 0, index) + 1
     return line, index - (text.rfind("\n", 0, index) + 1) + 1

@@ -9,7 +9,7 @@ import datetime
 import re
 
 from .problems import Problem
-from .read import row_ids
+from .read import locations
 from .schema import constraints, date_groups, fields, foreign_keys, primary_key
 
 BOOLEANS = {"true": 1, "false": 0}
@@ -179,9 +179,8 @@ def check_foreign_keys(pkg: dict, tables: dict, paths: dict, columns: dict, prob
     return out
 
 
-def validate_all(pkg: dict, raw_tables: dict, problems: list) -> dict:
+def validate_all(pkg: dict, raw_tables: dict, problems: list, where: tuple | None = None) -> dict:
+    """where: read.locations(raw_tables), when the caller has it already."""
     typed = {name: validate_table(raw, problems) for name, raw in raw_tables.items()}
-    paths = {name: raw.path for name, raw in raw_tables.items()}
-    columns = {name: {c: i + 1 for i, c in enumerate(raw.columns)} for name, raw in raw_tables.items()}
-    known = {name: row_ids(raw) for name, raw in raw_tables.items()}
+    paths, columns, known = where or locations(raw_tables)
     return check_foreign_keys(pkg, typed, paths, columns, problems, known)
