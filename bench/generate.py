@@ -372,6 +372,23 @@ class Actor:
     short: str = ""  # how a sentence names it again in the same document (a person's surname); "" = the label
 
 
+# How each kind of institution is named (b: the actor's random bits; adj: country adjective).
+INSTITUTION_NAMES = {
+    "ministry": lambda b, adj, city: f"{adj} {b.pick(DEPARTMENTS)}",
+    "armed_forces": lambda b, adj, city: f"{adj} {b.pick(FORCES)}",
+    "intelligence_agency": lambda b, adj, city: f"{adj} {b.pick(INTELLIGENCE)}",
+    "officials_group": lambda b, adj, city: f"{adj} {b.pick(OFFICIALS)}",
+    "news_outlet": lambda b, adj, city: f"{city} {b.pick(PAPERS)}",
+    "news_agency": lambda b, adj, city: f"{city} Press Agency",
+    "state_media": lambda b, adj, city: f"{adj} state television",
+    "expert_group": lambda b, adj, city: f"{adj} {b.pick(['analysts', 'defence experts', 'observers', 'academics'])}",
+    "anonymous": lambda b, adj, city: b.pick([f"Unnamed sources in {city}", f"A source close to the {adj} government",
+                                              f"Reports from {city}"]),
+    "think_tank": lambda b, adj, city: f"{city} {b.pick(THINK_TANKS)}",
+    "academic_institution": lambda b, adj, city: b.pick([f"{city} University", f"University of {city}",
+                                                         f"{city} National University"]),
+}
+
 class World:
     """Actors and claims as pure functions of their index (no table held in memory)."""
 
@@ -417,30 +434,7 @@ class World:
                 label = f"{name}, {role},"
                 role = role[0].upper() + role[1:]
             return Actor(a, f"{slug(name)}-{a}", name, kind, country, role, label, short)
-        if kind == "ministry":
-            name = f"{adj} {b.pick(DEPARTMENTS)}"
-        elif kind == "armed_forces":
-            name = f"{adj} {b.pick(FORCES)}"
-        elif kind == "intelligence_agency":
-            name = f"{adj} {b.pick(INTELLIGENCE)}"
-        elif kind == "officials_group":
-            name = f"{adj} {b.pick(OFFICIALS)}"
-        elif kind == "news_outlet":
-            name = f"{city} {b.pick(PAPERS)}"
-        elif kind == "news_agency":
-            name = f"{city} Press Agency"
-        elif kind == "state_media":
-            name = f"{adj} state television"
-        elif kind == "expert_group":
-            name = f"{adj} {b.pick(['analysts', 'defence experts', 'observers', 'academics'])}"
-        elif kind == "anonymous":
-            name = b.pick([f"Unnamed sources in {city}", f"A source close to the {adj} government", f"Reports from {city}"])
-        elif kind == "think_tank":
-            name = f"{city} {b.pick(THINK_TANKS)}"
-        elif kind == "academic_institution":
-            name = b.pick([f"{city} University", f"University of {city}", f"{city} National University"])
-        else:
-            name = b.pick(ORGANISATIONS)
+        name = INSTITUTION_NAMES.get(kind, lambda b, adj, city: b.pick(ORGANISATIONS))(b, adj, city)
         label = name[0].lower() + name[1:] if kind == "anonymous" else f"the {name}"
         if kind in ("expert_group", "officials_group") and b.chance(0.3):
             role = f"Collective source; the documents do not name the {name.split()[-1]}"

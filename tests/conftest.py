@@ -55,10 +55,16 @@ def site(built):
     loop.close()
 
 
+def read_only(db: Path):
+    """A read-only connection whose rows are addressable by column name."""
+    c = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    c.row_factory = sqlite3.Row
+    return c
+
+
 @pytest.fixture
 def conn(built):
-    c = sqlite3.connect(f"file:{built['db']}?mode=ro", uri=True)
-    c.row_factory = sqlite3.Row
+    c = read_only(built["db"])
     yield c
     c.close()
 

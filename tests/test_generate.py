@@ -9,7 +9,7 @@ from bench.generate import MARKER, counts, generate
 from scripts.build import build
 from scripts.schema import load_package, primary_key, resources, verbatim_fields
 
-from .conftest import DATA
+from .conftest import DATA, read_only
 from .test_curation import QUALIFIER_COLUMN, number_in, referenced_ids
 
 N = 200
@@ -26,8 +26,7 @@ def generated(tmp_path_factory):
 
 @pytest.fixture
 def gconn(generated):
-    c = sqlite3.connect(f"file:{generated['db']}?mode=ro", uri=True)
-    c.row_factory = sqlite3.Row
+    c = read_only(generated["db"])
     yield c
     c.close()
 
