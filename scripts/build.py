@@ -1,71 +1,132 @@
 """Build nk_russia.db from data/ and seeds/: read → validate → locate → load → search → publish.
 
-The database is written to a temporary file beside the target and moved into place only when
-every stage succeeded, so a failed build leaves the previous database byte-identical.
+Rows stream from the CSVs into a staging database (a temporary file), are checked there with SQL
+generated from the schema, and are copied, typed, into the new database: memory stays flat however
+many rows there are. The database is written to a temporary file beside the target and moved into
+place only when every stage succeeded, so a failed build leaves the previous database byte-identical.
 
-    python -m scripts.build [--data data] [--seeds seeds] [--out nk_russia.db]
+    python -m scripts.build [--data data] [--seeds seeds] [--out nk_russia.db] [--check-only]
 """
 import argparse
 import os
 import sqlite3
 import sys
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import coverage, locate, publish, read, search, validate, views
 from .load import load_all
 from .problems import BuildFailed
+from .progress import Progress
+from .schema import verbatim_fields
 
 ROOT = Path(__file__).resolve().parent.parent
+CACHE_KIB = 64 * 1024  # SQLite page cache per database, the build's main use of memory
 
 
-def check(pkg: dict, data_dir: Path, seeds_dir: Path) -> dict:
-    """Read, validate and locate every table; raise BuildFailed listing all problems."""
-    problems = []
-    raw = {res["name"]: read.read_resource(data_dir, res, problems) for res in pkg["resources"]}
-    paths, columns, known = where = read.locations(raw)  # known: the ids of every row read, valid or not
-    typed = validate.validate_all(pkg, raw, problems, where)
-    located = locate.locate_all(pkg, typed, seeds_dir, paths, columns, problems, known)
+def temp_file(folder: Path, name: str, suffix: str) -> Path:
+    fd, path = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=suffix)
+    os.close(fd)
+    return Path(path)
+
+
+@contextmanager
+def build_connection(out: Path | None):
+    """A connection to `out` (or to memory, to check only) with an empty staging database attached as `stage`.
+
+    Neither file keeps a journal or waits for the disk: an interrupted build leaves only a temporary
+    file that is thrown away, never the published database.
+    """
+    folder = out.parent if out else None
+    stage = temp_file(folder, (out.name if out else "check"), ".stage")
+    conn = sqlite3.connect(out or ":memory:")
+    try:
+        conn.execute("ATTACH DATABASE ? AS stage", (str(stage),))
+        for schema in ("main", "stage"):
+            for pragma in ("journal_mode = OFF", "synchronous = OFF", f"cache_size = -{CACHE_KIB}"):
+                conn.execute(f"PRAGMA {schema}.{pragma}")
+        yield conn
+    finally:
+        conn.close()
+        stage.unlink(missing_ok=True)
+
+
+def check(pkg: dict, data_dir: Path, seeds_dir: Path, conn, progress: Progress | None = None) -> dict:
+    """Read, validate and locate every table into `stage`; raise BuildFailed listing all problems."""
+    progress = progress or Progress(enabled=False)
+    problems, staged = [], {}
+    bad = {res["name"]: set() for res in pkg["resources"]}  # staging rowids of rows with a problem
+    documents = next(res for res in pkg["resources"] if res["name"] == "documents")
+    staged["documents"] = read.stage_resource(conn, data_dir, documents, problems, [validate.suspects], progress)
+    validate.validate_table(conn, staged["documents"], problems, bad["documents"])
+    locate.read_seeds(conn, seeds_dir, staged["documents"], problems, bad["documents"])
+    text_of = locate.seed_texts(conn)
+    for res in pkg["resources"]:
+        if res is not documents:
+            transforms = [validate.suspects]
+            if any(where == "document" for _, where in verbatim_fields(res)):
+                transforms.append(locate.offsets(text_of))
+            staged[res["name"]] = read.stage_resource(conn, data_dir, res, problems, transforms, progress)
+    with progress.stage("validate"):
+        for name, source in staged.items():
+            if name != "documents":
+                validate.validate_table(conn, source, problems, bad[name])
+        validate.check_foreign_keys(conn, pkg, staged, problems, bad)
+    with progress.stage("locate"):
+        for name, source in staged.items():
+            locate.locate_unsure(conn, source, text_of, problems, bad[name])
     if problems:
         raise BuildFailed(problems)
-    return located
+    return staged
 
 
-def write_database(pkg: dict, tables: dict, out: Path) -> None:
+def write_database(pkg: dict, data_dir: Path, seeds_dir: Path, out: Path, progress: Progress) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)  # a first build into a new folder, as for build/ and dist/
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    os.close(fd)
+    tmp = temp_file(out.parent, out.name, ".tmp")
     os.chmod(tmp, 0o644)  # mkstemp makes it private; the published file is world-readable
     try:
-        conn = sqlite3.connect(tmp)
-        try:
-            load_all(conn, pkg, tables)
-            views.create_views(conn)
-            coverage.write_coverage(conn)
-            search.enable_search(conn, pkg)
-            conn.execute("VACUUM")
-        finally:
-            conn.close()
+        with build_connection(tmp) as conn:
+            staged = check(pkg, data_dir, seeds_dir, conn, progress)
+            with progress.stage("load"):
+                load_all(conn, pkg, staged)
+            conn.execute("DETACH DATABASE stage")
+            with progress.stage("derived tables"):
+                views.create_views(conn)
+            with progress.stage("coverage"):
+                coverage.write_coverage(conn)
+            with progress.stage("full-text search"):
+                search.enable_search(conn, pkg)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())  # written without waiting for the disk: on it before it is published
         os.replace(tmp, out)
     except BaseException:
-        os.unlink(tmp)
+        tmp.unlink(missing_ok=True)
         raise
 
 
 def build(data_dir: Path, seeds_dir: Path, out: Path, metadata_yaml: Path | None = None,
-          build_dir: Path | None = None, dist_dir: Path | None = None) -> None:
+          build_dir: Path | None = None, dist_dir: Path | None = None, progress: Progress | None = None) -> None:
+    progress = progress or Progress(enabled=False)
     pkg = read.read_package(data_dir / "datapackage.json")  # BuildFailed, not a traceback, on a JSON typo
-    tables = check(pkg, data_dir, seeds_dir)
-    write_database(pkg, tables, out)
+    write_database(pkg, data_dir, seeds_dir, out, progress)
     if metadata_yaml and build_dir:
-        publish.write_metadata(metadata_yaml, pkg, build_dir / "metadata.json", publish.dataset_version(pkg, out))
-        publish.write_inspect(out, build_dir / "inspect.json")
+        with progress.stage("metadata and inspect file"):
+            publish.write_metadata(metadata_yaml, pkg, build_dir / "metadata.json", publish.dataset_version(pkg, out))
+            publish.write_inspect(out, build_dir / "inspect.json")
     if dist_dir:
-        conn = sqlite3.connect(f"file:{out}?mode=ro", uri=True)
-        try:
-            publish.write_dist(conn, pkg, dist_dir)
-        finally:
-            conn.close()
+        with progress.stage("data package (dist/)"):
+            conn = sqlite3.connect(f"file:{out}?mode=ro", uri=True)
+            try:
+                publish.write_dist(conn, pkg, dist_dir)
+            finally:
+                conn.close()
+
+
+def check_only(data_dir: Path, seeds_dir: Path, progress: Progress) -> None:
+    pkg = read.read_package(data_dir / "datapackage.json")
+    with build_connection(None) as conn:
+        check(pkg, data_dir, seeds_dir, conn, progress)
 
 
 def main(argv=None) -> int:
@@ -78,11 +139,12 @@ def main(argv=None) -> int:
     parser.add_argument("--dist", type=Path, default=ROOT / "dist")
     parser.add_argument("--check-only", action="store_true", help="validate and locate, write nothing")
     args = parser.parse_args(argv)
+    progress = Progress()
     try:
         if args.check_only:
-            check(read.read_package(args.data / "datapackage.json"), args.data, args.seeds)
+            check_only(args.data, args.seeds, progress)
         else:
-            build(args.data, args.seeds, args.out, args.metadata, args.build_dir, args.dist)
+            build(args.data, args.seeds, args.out, args.metadata, args.build_dir, args.dist, progress)
     except BuildFailed as e:
         print(e.report(), file=sys.stderr)
         return 1

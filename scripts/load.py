@@ -1,15 +1,13 @@
-"""Stage 4, load: create tables from the schema (types, keys, NOT NULL, enum CHECKs) and insert rows."""
+"""Stage 4, load: create tables from the schema (types, keys, NOT NULL, enum CHECKs) and fill them,
+in SQL, from the validated staging tables: empty cells become NULL, text becomes typed values."""
 import sqlite3
 
-from .schema import all_fields, constraints, facet_fields, foreign_keys, load_order, primary_key, sqlite_type
+from .locate import TEXTS
+from .schema import (all_fields, constraints, derived_fields, facet_fields, fields, foreign_keys, load_order, primary_key,
+                     quote_identifier, sql_literal, sqlite_type)
 
-
-def quote_identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def sql_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+# Build-added columns, from the staging row `s` and its seed's text `t` (documents only).
+DERIVED_SQL = {"char_start": "s._char_start", "char_end": "s._char_end", "text": "t.text", "char_count": "length(t.text)"}
 
 
 def column_sql(field: dict, res: dict) -> str:
@@ -40,23 +38,40 @@ def index_sql(res: dict) -> list[str]:
             for col in facet_fields(res)]
 
 
+def typed_sql(field: dict) -> str:
+    """The typed value of a raw staged cell, as parse_cell gives it for a valid one."""
+    cell = f"s.{quote_identifier(field['name'])}"
+    kind = field["type"]
+    if kind == "boolean":
+        return f"CASE {cell} WHEN 'true' THEN 1 WHEN 'false' THEN 0 END"
+    value = f"NULLIF({cell}, '')"
+    return {"integer": f"CAST({value} AS INTEGER)", "number": f"CAST({value} AS REAL)"}.get(kind, value)
+
+
+def copy_sql(res: dict, in_key_order: bool) -> str:
+    name = res["name"]
+    columns = [typed_sql(f) for f in fields(res)] + [DERIVED_SQL[f["name"]] for f in derived_fields(res)]
+    texts = f" JOIN {TEXTS} t ON t.id = s.{quote_identifier(primary_key(res))}" if any(
+        "t." in DERIVED_SQL[f["name"]] for f in derived_fields(res)) else ""
+    # Sorted by primary key so that the same rows give the same file, whatever their CSV order.
+    order = "" if in_key_order else f" ORDER BY s.{quote_identifier(primary_key(res))}"
+    return f'INSERT INTO main.{quote_identifier(name)} SELECT {", ".join(columns)} FROM stage.{quote_identifier(name)} s{texts}{order}'
+
+
 def insert_rows(conn: sqlite3.Connection, res: dict, rows: list) -> None:
+    """Typed rows ((line, {column: value})) straight into a created table: for tests of later stages."""
     names = [f["name"] for f in all_fields(res)]
     sql = (f"INSERT INTO {quote_identifier(res['name'])} ({', '.join(map(quote_identifier, names))}) "
            f"VALUES ({', '.join('?' for _ in names)})")
-    conn.executemany(sql, ([row[n] for n in names] for _, row in rows))
+    conn.executemany(sql, ([row.get(n) for n in names] for _, row in rows))
 
 
-def load_all(conn: sqlite3.Connection, pkg: dict, tables: dict) -> None:
-    with conn:
-        for res in load_order(pkg):
+def load_all(conn: sqlite3.Connection, pkg: dict, staged: dict, progress=None) -> None:
+    """staged: read.Staged per table, validated (the build stops before this when any problem was found)."""
+    for res in load_order(pkg):
+        source = staged[res["name"]]
+        with conn:
             conn.execute(create_table_sql(res))
-            # Sorted by primary key so that the same rows give the same file, whatever their CSV order.
-            rows = sorted(tables[res["name"]], key=lambda item: item[1][primary_key(res)])
-            insert_rows(conn, res, rows)
+            conn.execute(copy_sql(res, source.in_key_order))
             for sql in index_sql(res):
                 conn.execute(sql)
-    # Enforcement is off while loading (self-references may point forward); checked once here.
-    broken = conn.execute("PRAGMA foreign_key_check").fetchall()
-    if broken:
-        raise RuntimeError(f"foreign keys broken after validation: {broken[:5]}")

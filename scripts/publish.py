@@ -83,7 +83,9 @@ def write_dist(conn, pkg: dict, dist: Path) -> None:
 
 def dataset_version(pkg: dict, db: Path) -> str:
     """The package's version plus the first digits of the database's sha256: cited in every citation."""
-    return f"{pkg['version']}+{hashlib.sha256(Path(db).read_bytes()).hexdigest()[:12]}"
+    with open(db, "rb") as f:
+        digest = hashlib.file_digest(f, "sha256").hexdigest()  # in chunks: the file may be larger than memory
+    return f"{pkg['version']}+{digest[:12]}"
 
 
 def write_inspect(db: Path, out: Path) -> None:

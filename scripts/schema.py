@@ -85,6 +85,14 @@ def sqlite_type(field: dict) -> str:
     return SQLITE_TYPES[field["type"]]
 
 
+def quote_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def sql_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
 def load_order(pkg: dict) -> list[dict]:
     """Resources ordered so that every referenced table comes before the tables that reference it."""
     done, order = set(), []

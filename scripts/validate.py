@@ -1,22 +1,29 @@
-"""Stage 2, validate: type every cell and check it against the declared schema.
+"""Stage 2, validate: check every staged cell against the declared schema, and say what to fix.
 
-Checks: required, type, enum, pattern, length, minimum, calendar validity of partial dates,
-date groups (X_start / X_end / X_precision agree), primary-key uniqueness and foreign keys.
-Rows with a problem are kept out of the typed tables so that later stages see only good rows,
-but every problem of every file is reported.
+The schema's constraints become, per table, one SQL condition that is true for every row that may
+break them (required, type, enum, pattern, length, range, calendar dates, date groups, cell length).
+SQLite evaluates it over the staging table in C; only the rows it flags come back to Python, where
+parse_cell gives the exact message and fix. The condition may flag a good row (a decimal point, a
+'<' that opens no tag), never miss a bad one. Primary-key uniqueness and foreign keys are queries too.
+A row with a problem goes into `bad` (its staging rowids) so that later checks do not report it again.
 """
 import datetime
+import functools
+import itertools
 import re
 
 from .problems import Problem
-from .read import locations
-from .schema import constraints, date_groups, fields, foreign_keys, primary_key
+from .read import MAX_CELL_CHARS
+from .schema import constraints, date_groups, fields, foreign_keys, primary_key, quote_identifier, sql_literal
 
 BOOLEANS = {"true": 1, "false": 0}
 # Cells opening with these are run as formulas when a journalist opens the CSV in a spreadsheet.
 FORMULA_STARTS = ("=", "+", "@", "-", "\t", "\r")
 # Markup has no place in curated text: the seeds are plain text, and exports are opened outside Datasette.
 HTML_TAG = re.compile(r"<\s*[A-Za-z/!?]")
+NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+INTEGER_LIMIT = 2**63  # SQLite stores integers in 64 bits
+PRECISION_LENGTH = {"day": 10, "month": 7, "year": 4}
 
 
 class CellError(ValueError):
@@ -48,11 +55,12 @@ def parse_cell(field: dict, text: str):
         if not re.fullmatch(r"-?[0-9]+", text):
             raise CellError(f"{text!r} is not a whole number", "write digits only, without commas or spaces (3000, not 3,000)")
         value = int(text)
+        if abs(value) >= INTEGER_LIMIT:
+            raise CellError(f"{text} is too large to store", "check the figure: whole numbers go up to 9,223,372,036,854,775,807")
     elif kind == "number":
-        try:
-            value = float(text)
-        except ValueError:
-            raise CellError(f"{text!r} is not a number", "write a plain decimal number (400 or 2.5)") from None
+        if not NUMBER.fullmatch(text):
+            raise CellError(f"{text!r} is not a number", "write a plain decimal number (400 or 2.5)")
+        value = float(text)
     elif kind == "boolean":
         if text not in BOOLEANS:
             raise CellError(f"{text!r} is not true or false", "write true or false")
@@ -77,15 +85,12 @@ def parse_cell(field: dict, text: str):
 
 
 def check_partial_date(text: str) -> None:
-    parts = [int(p) for p in text.split("-")]
+    parts = text.split("-")
     if len(parts) == 3:
         try:
-            datetime.date(*parts)
+            datetime.date(*map(int, parts))
         except ValueError:
             raise CellError(f"{text!r} is not a date on the calendar", "correct the day or month") from None
-
-
-PRECISION_LENGTH = {"day": 10, "month": 7, "year": 4}
 
 
 def date_group_errors(prefix: str, row: dict) -> list[tuple[str, str, str]]:
@@ -107,80 +112,165 @@ def date_group_errors(prefix: str, row: dict) -> list[tuple[str, str, str]]:
     return []
 
 
-def validate_table(raw, problems: list) -> list[tuple[int, dict]]:
-    """Typed rows of one raw table; problems appended."""
-    res = raw.resource
-    column_number = {name: i + 1 for i, name in enumerate(raw.columns)}
-    typed = []
-    groups = date_groups(res)
-
-    def problem(line, name, message, fix):
-        problems.append(Problem(raw.path, line, column_number.get(name, 0), name, message, fix))
-
-    for line, cells in raw.rows:
-        row, ok = {}, True
-        for field in fields(res):
-            name = field["name"]
-            try:
-                row[name] = parse_cell(field, cells[name])
-            except CellError as e:
-                problem(line, name, str(e), e.fix)
-                ok = False
-        if ok:
-            for prefix in groups:
-                for name, message, fix in date_group_errors(prefix, row):
-                    problem(line, name, message, fix)
-                    ok = False
-        if ok:
-            typed.append((line, row))
-    pk = primary_key(res)
-    seen = {}
-    unique = []
-    for line, row in typed:
-        key = row[pk]
-        if key in seen:
-            problem(line, pk, f"{key!r} is already used on line {seen[key]}", "give each row its own ID")
+def row_problems(res: dict, cells: dict) -> list[tuple[str, str, str]]:
+    """(column, message, fix) for everything wrong in one row of raw cells."""
+    out, typed = [], {}
+    for field in fields(res):
+        name, text = field["name"], cells[field["name"]]
+        if len(text) > MAX_CELL_CHARS:
+            out.append((name, f"the cell is {len(text)} characters long (limit {MAX_CELL_CHARS})",
+                        "shorten it: an excerpt is the sentence or passage that supports the row"))
             continue
-        seen[key] = line
-        unique.append((line, row))
-    return unique
-
-
-def check_foreign_keys(pkg: dict, tables: dict, paths: dict, columns: dict, problems: list, known: dict | None = None) -> dict:
-    """Drop and report rows whose references point nowhere; returns the surviving tables.
-
-    known: {table: ids of every row read, valid or not, or None when the table could not be read
-    whole}. A reference to a row that exists but has its own problem is not reported again, and
-    references into an unreadable table are not checked at all: its one problem is the one to fix.
-    Without it, references are checked against the valid rows.
-    """
-    keys = {name: {row[primary_key(r)] for _, row in tables[name]} for name, r in
-            ((res["name"], res) for res in pkg["resources"])}
-    if known is not None:
-        keys = {name: ids if ids is None else ids | keys[name] for name, ids in known.items()}
-    out = {}
-    for res in pkg["resources"]:
-        name = res["name"]
-        kept = []
-        for line, row in tables[name]:
-            ok = True
-            for field, target, _ in foreign_keys(res):
-                value = row.get(field)
-                if value is not None and keys[target] is not None and value not in keys[target]:
-                    target_path = paths[target]
-                    empty = f" ({target_path} has no rows)" if not keys[target] else ""
-                    problems.append(Problem(paths[name], line, columns[name].get(field, 0), field,
-                                            f"{value!r} is not an id in {target}{empty}",
-                                            f"add a row with id {value!r} to {target_path} or correct the reference"))
-                    ok = False
-            if ok:
-                kept.append((line, row))
-        out[name] = kept
+        try:
+            typed[name] = parse_cell(field, text)
+        except CellError as e:
+            out.append((name, str(e), e.fix))
+    if not out:
+        for prefix in date_groups(res):
+            out += date_group_errors(prefix, typed)
     return out
 
 
-def validate_all(pkg: dict, raw_tables: dict, problems: list, where: tuple | None = None) -> dict:
-    """where: read.locations(raw_tables), when the caller has it already."""
-    typed = {name: validate_table(raw, problems) for name, raw in raw_tables.items()}
-    paths, columns, known = where or locations(raw_tables)
-    return check_foreign_keys(pkg, typed, paths, columns, problems, known)
+def typed_row(res: dict, cells: dict) -> dict:
+    """The typed values of a row that passed validation."""
+    return {f["name"]: parse_cell(f, cells[f["name"]]) for f in fields(res)}
+
+
+# ---------------------------------------------------------------------------------------------
+# The same rules as SQL conditions over raw text ('' is an empty cell)
+
+
+@functools.cache
+def _compiled(pattern: str):
+    return re.compile(pattern)
+
+
+def suspects(rows, source):
+    """A read transform (see read.stage_resource) adding `_suspect`: 1 when a cell has white space at
+    either end or breaks its pattern. These two are checked here, as rows stream in, because Python's
+    str.strip and re cost a fraction of SQLite's trim() over the Unicode spaces or a call back into Python."""
+    return _suspect_rows(rows, source), ["_suspect"]
+
+
+def _suspect_rows(rows, source):
+    rows = iter(rows)
+    first = next(rows, None)  # the header has been read once a row is asked for
+    if first is None:
+        return
+    patterned = [(source.columns.index(f["name"]), _compiled(constraints(f)["pattern"]).fullmatch)
+                 for f in fields(source.resource) if "pattern" in constraints(f)]
+    for line, cells in itertools.chain([first], rows):
+        suspect = any(cell != cell.strip() for cell in cells)
+        for i, match in patterned:
+            if cells[i] and match(cells[i]) is None:
+                suspect = True
+        cells.append(int(suspect))
+        yield line, cells
+
+
+def cell_flag_sql(field: dict) -> str:
+    """True when the raw cell may break its field's constraints (a superset of parse_cell's refusals)."""
+    c = quote_identifier(field["name"])
+    cons = constraints(field)
+    tests = []  # white space and patterns: see suspects()
+    kind = field["type"]
+    if kind == "string":
+        tests += [f"substr({c}, 1, 1) IN ({', '.join(map(sql_literal, FORMULA_STARTS))})", f"instr({c}, '<') > 0"]
+    elif kind in ("integer", "number"):
+        # Digits only pass here; a sign or a decimal point goes to parse_cell to be judged.
+        tests += [f"{c} GLOB '*[^0-9]*'", f"length({c}) > 18"]
+        tests += [f"CAST({c} AS REAL) {op} {cons[key]}" for key, op in (("minimum", "<"), ("maximum", ">")) if key in cons]
+    elif kind == "boolean":
+        tests.append(f"{c} NOT IN ({', '.join(map(sql_literal, BOOLEANS))})")
+    else:
+        tests.append("1")
+    if "enum" in cons:
+        tests.append(f"{c} NOT IN ({', '.join(sql_literal(str(v)) for v in cons['enum'])})")
+    if "minLength" in cons:
+        tests.append(f"length({c}) < {int(cons['minLength'])}")
+    if "maxLength" in cons:
+        tests.append(f"length({c}) > {int(cons['maxLength'])}")
+    if field.get("partialDate"):
+        tests.append(f"({c} GLOB '*-*-*' AND date({c}, '+0 days') IS NOT {c})")
+    when_empty = 1 if cons.get("required") else 0
+    return f"(CASE WHEN {c} = '' THEN {when_empty} ELSE {' OR '.join(tests)} END OR length({c}) > {MAX_CELL_CHARS})"
+
+
+def date_group_flag_sql(prefix: str) -> str:
+    """True when a date group may disagree with itself (as date_group_errors judges it)."""
+    s, e, p = (quote_identifier(f"{prefix}_{part}") for part in ("start", "end", "precision"))
+    lengths = " ".join(f"WHEN {sql_literal(k)} THEN {v}" for k, v in PRECISION_LENGTH.items())
+    exact = ", ".join(map(sql_literal, PRECISION_LENGTH))
+    return (f"(CASE WHEN {p} IN ({exact}) THEN {s} = '' OR length({s}) <> (CASE {p} {lengths} END) OR ({e} <> '' AND {e} <> {s}) "
+            f"WHEN {p} = 'range' THEN ({s} = '' AND {e} = '') OR ({s} <> '' AND {e} <> '' AND {s} > {e}) "
+            f"WHEN {p} = 'unknown' THEN {s} <> '' OR {e} <> '' ELSE 0 END)")
+
+
+def row_flag_sql(res: dict) -> str:
+    """True for a staged row that may break the schema; `_suspect` comes from suspects()."""
+    return " OR ".join(["_suspect"] + [cell_flag_sql(f) for f in fields(res)] + [date_group_flag_sql(p) for p in date_groups(res)])
+
+
+# ---------------------------------------------------------------------------------------------
+# Checks over a staging table (read.Staged)
+
+
+def problem_at(source, line: int, column: str, message: str, fix: str) -> Problem:
+    return Problem(source.path, line, source.column_number(column), column, message, fix)
+
+
+def check_cells(conn, source, problems: list, bad: set) -> None:
+    names = [f["name"] for f in fields(source.resource)]
+    sql = (f"SELECT rowid, _line, {', '.join(map(quote_identifier, names))} FROM {source.table} "
+           f"WHERE {row_flag_sql(source.resource)}")
+    for rowid, line, *cells in conn.execute(sql):
+        found = row_problems(source.resource, dict(zip(names, cells)))
+        problems += [problem_at(source, line, *p) for p in found]
+        if found:
+            bad.add(rowid)
+
+
+def check_primary_key(conn, source, problems: list, bad: set) -> None:
+    """A key used twice is reported on each later line that uses it, naming the first (rows with other problems aside)."""
+    pk = quote_identifier(primary_key(source.resource))
+    sql = (f"SELECT rowid, _line, {pk} FROM {source.table} WHERE {pk} IN "
+           f"(SELECT {pk} FROM {source.table} GROUP BY {pk} HAVING count(*) > 1) ORDER BY {pk}, _line")
+    first = {}
+    for rowid, line, key in conn.execute(sql):
+        if rowid in bad:
+            continue
+        if key in first:
+            problems.append(problem_at(source, line, primary_key(source.resource), f"{key!r} is already used on line {first[key]}",
+                                       "give each row its own ID"))
+            bad.add(rowid)
+        else:
+            first[key] = line
+
+
+def validate_table(conn, source, problems: list, bad: set) -> None:
+    check_cells(conn, source, problems, bad)
+    check_primary_key(conn, source, problems, bad)
+
+
+def check_foreign_keys(conn, pkg: dict, staged: dict, problems: list, bad: dict) -> None:
+    """Report references to no row read (valid or not: a row with a typo in its own id is reported once,
+    not once more for each row that points at it). A table that could not be read whole is not a target:
+    its one problem is the one to fix."""
+    for res in pkg["resources"]:
+        source = staged[res["name"]]
+        dangling = set()
+        for fk, target, ref in foreign_keys(res):
+            into = staged[target]
+            if not into.complete:
+                continue
+            col = quote_identifier(fk)
+            sql = (f"SELECT rowid, _line, {col} FROM {source.table} WHERE {col} <> '' AND {col} NOT IN "
+                   f"(SELECT {quote_identifier(ref)} FROM {into.table})")
+            for rowid, line, value in conn.execute(sql):
+                if rowid in bad[res["name"]]:
+                    continue
+                empty = f" ({into.path} has no rows)" if not into.rows else ""
+                problems.append(problem_at(source, line, fk, f"{value!r} is not an id in {target}{empty}",
+                                           f"add a row with id {value!r} to {into.path} or correct the reference"))
+                dangling.add(rowid)
+        bad[res["name"]] |= dangling

@@ -106,3 +106,27 @@ def live_server(built):
         proc, base = start_site(built["db"], built["dir"] / "build", log)
         yield {"url": base, "process": proc}
         stop(proc)
+
+
+@pytest.fixture
+def staging():
+    """A connection to an empty database with an empty staging database attached, as the build makes them."""
+    from scripts.build import build_connection
+    with build_connection(None) as c:
+        yield c
+
+
+def stage_text(conn, pkg, folder: Path, table: str, data, transforms=()):
+    """Write data (text or bytes) as <folder>/<table's path> and stream it into the staging database.
+
+    Returns (read.Staged, problems, staged rows as {column: value} with _line)."""
+    from scripts.read import stage_resource
+    from scripts.schema import resource
+    res = resource(pkg, table)
+    path = Path(folder) / res["path"]
+    path.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
+    problems = []
+    source = stage_resource(conn, folder, res, problems, transforms)
+    cursor = conn.execute(f'SELECT * FROM stage."{table}" ORDER BY rowid')
+    names = [d[0] for d in cursor.description]
+    return source, problems, [dict(zip(names, row)) for row in cursor]

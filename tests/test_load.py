@@ -1,8 +1,10 @@
 """Stage 4: tables are created from the schema and loaded, on a temporary database."""
-import sqlite3
-
 from scripts.load import create_table_sql, load_all
-from scripts.schema import resources
+from scripts.locate import TEXTS, offsets
+from scripts.schema import field_names, resources, verbatim_fields
+from scripts.validate import suspects
+
+from .conftest import stage_text
 
 
 def test_ddl_declares_keys_not_null_and_enum_checks(pkg):
@@ -13,10 +15,14 @@ def test_ddl_declares_keys_not_null_and_enum_checks(pkg):
     assert "CHECK (\"stance\" IN ('asserts'" in sql
 
 
-def test_rows_load_sorted_by_key_whatever_their_order(pkg, tmp_path):
-    tables = {res["name"]: [] for res in resources(pkg)}
-    tables["claims"] = [(3, {"id": "b", "claim": "B", "topic": "diplomacy", "direction": None, "subject_id": None}),
-                        (2, {"id": "a", "claim": "A", "topic": "diplomacy", "direction": "RU→KP", "subject_id": None})]
-    conn = sqlite3.connect(tmp_path / "t.db")
-    load_all(conn, pkg, tables)
-    assert conn.execute("SELECT id, direction FROM claims ORDER BY rowid").fetchall() == [("a", "RU→KP"), ("b", None)]
+def test_rows_load_typed_and_sorted_by_key_whatever_their_order(pkg, staging, tmp_path):
+    staging.execute(f"CREATE TABLE {TEXTS} (id, text)")
+    staged = {}
+    for res in resources(pkg):  # every other table empty: its header only
+        header = ",".join(field_names(res)) + "\n"
+        rows = "b,B,diplomacy,,\na,A,diplomacy,RU→KP,\n" if res["name"] == "claims" else ""
+        located = [offsets(lambda doc_id: None)] if any(w == "document" for _, w in verbatim_fields(res)) else []
+        staged[res["name"]] = stage_text(staging, pkg, tmp_path, res["name"], header + rows, [suspects, *located])[0]
+    assert not staged["claims"].in_key_order
+    load_all(staging, pkg, staged)
+    assert staging.execute("SELECT id, direction, subject_id FROM main.claims ORDER BY rowid").fetchall() == [("a", "RU→KP", None), ("b", None, None)]

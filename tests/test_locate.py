@@ -1,5 +1,9 @@
 """Stage 3: every verbatim field is found in its seed; offsets are recorded; checksums hold."""
-from scripts.locate import find_all, locate_row, read_seeds, sha256_hex
+from scripts.locate import TEXTS, find_all, locate_row, locate_unsure, offsets, read_seeds, seed_texts, sha256_hex
+from scripts.schema import field_names, resource
+from scripts.validate import suspects
+
+from .conftest import stage_text
 
 TEXT = "Alpha said “yes”. Beta said no. Alpha said “yes”."
 FIELDS = [("excerpt", "document"), ("quote", "excerpt")]
@@ -38,12 +42,40 @@ def test_quote_must_lie_inside_its_excerpt():
     assert errors == [("quote", "is not inside the row's excerpt", "copy it exactly from the excerpt, or widen the excerpt")]
 
 
-def test_changed_seed_is_refused(tmp_path):
+def stage_documents(pkg, staging, data_dir, seed_bytes: bytes):
+    """One documents row whose recorded checksum is that of seed_bytes."""
+    header = field_names(resource(pkg, "documents"))
+    row = {name: "" for name in header}
+    row.update(id="000_0000000000000000", label="A", date_precision="unknown", date_inferred="false", sha256=sha256_hex(seed_bytes))
+    return stage_text(staging, pkg, data_dir, "documents", ",".join(header) + "\n" + ",".join(row.values()) + "\n", [suspects])[0]
+
+
+def test_changed_seed_is_refused(pkg, staging, tmp_path):
     seed = tmp_path / "000_0000000000000000.txt"
-    seed.write_bytes(b"original")
-    docs = [(2, {"id": seed.stem, "sha256": sha256_hex(b"original")})]
-    problems = []
-    assert read_seeds(tmp_path, docs, "data/documents.csv", {"sha256": 12}, problems) == {seed.stem: "original"}
     seed.write_bytes(b"edited")
-    assert read_seeds(tmp_path, docs, "data/documents.csv", {"sha256": 12}, problems) == {}
-    assert "changed after curation" in problems[0].message and problems[0].column == 12
+    documents = stage_documents(pkg, staging, tmp_path, b"original")
+    problems = []
+    read_seeds(staging, tmp_path, documents, problems, set())
+    assert "changed after curation" in problems[0].message and problems[0].column == documents.column_number("sha256")
+    assert staging.execute(f"SELECT count(*) FROM {TEXTS}").fetchone() == (0,)
+
+
+def test_rows_are_located_as_they_stream_and_only_the_unsettled_are_judged_after(pkg, staging, tmp_path):
+    seed = tmp_path / "000_0000000000000000.txt"
+    seed.write_text(TEXT, encoding="utf-8")
+    documents = stage_documents(pkg, staging, tmp_path, TEXT.encode())
+    problems = []
+    read_seeds(staging, tmp_path, documents, problems, set())
+    assert problems == []
+    header = field_names(resource(pkg, "quotes"))
+    base = {name: "" for name in header} | {"document_id": seed.stem, "speaker_id": "s"}
+    lines = [base | {"id": "q1", "quote": "no", "excerpt": "Beta said no."},  # settled while streaming
+             base | {"id": "q2", "quote": "yes", "excerpt": "Alpha said “yes”.", "excerpt_occurrence": "2"},  # judged after
+             base | {"id": "q3", "quote": "maybe", "excerpt": "Beta said no."}]  # not inside: judged after, refused
+    text_of = seed_texts(staging)
+    quotes, _, rows = stage_text(staging, pkg, tmp_path, "quotes",
+                                 "\n".join([",".join(header)] + [",".join(r.values()) for r in lines]) + "\n", [offsets(text_of)])
+    assert [(r["_char_start"], r["_unsure"]) for r in rows] == [(TEXT.index("Beta"), 0), (None, 1), (None, 1)]
+    locate_unsure(staging, quotes, text_of, problems, bad := set())
+    assert staging.execute('SELECT _char_start, _unsure FROM stage."quotes" WHERE id = \'q2\'').fetchone() == (TEXT.rindex("Alpha"), 0)
+    assert [(p.line, p.column_name) for p in problems] == [(4, "quote")] and bad == {3}

@@ -1,0 +1,40 @@
+"""Progress of a long build, per stage (rows done, rate), on a terminal only: CI logs stay quiet."""
+import os
+import sys
+import time
+from contextlib import contextmanager
+
+EVERY = 1 << 16  # rows between two updates of the same line
+
+
+class Progress:
+    def __init__(self, stream=None, enabled: bool | None = None):
+        self.stream = stream or sys.stderr
+        if enabled is None:
+            enabled = self.stream.isatty() and not os.environ.get("CI")
+        self.enabled = enabled
+
+    def say(self, text: str, end: str = "\n") -> None:
+        if self.enabled:
+            self.stream.write(f"\r\033[K{text}{end}")
+            self.stream.flush()
+
+    def count(self, label: str, items):
+        """The items, unchanged; on a terminal, a running count and rate every EVERY items."""
+        return self._counting(label, items) if self.enabled else items
+
+    def _counting(self, label: str, items):
+        began, n = time.perf_counter(), 0
+        for n, item in enumerate(items, 1):
+            if n % EVERY == 0:
+                self.say(f"{label}: {n:,} rows, {n / (time.perf_counter() - began):,.0f} rows/s", end="")
+            yield item
+        seconds = time.perf_counter() - began
+        self.say(f"{label}: {n:,} rows in {seconds:.1f} s ({n / seconds if seconds else 0:,.0f} rows/s)")
+
+    @contextmanager
+    def stage(self, label: str):
+        began = time.perf_counter()
+        self.say(f"{label} …", end="")
+        yield
+        self.say(f"{label}: {time.perf_counter() - began:.1f} s")
