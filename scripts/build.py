@@ -22,7 +22,7 @@ from .progress import Progress
 from .schema import verbatim_fields
 
 ROOT = Path(__file__).resolve().parent.parent
-CACHE_KIB = 64 * 1024  # SQLite page cache per database, the build's main use of memory
+CACHE_KIB = 16 * 1024  # SQLite page cache per database (KiB): most of the build's memory; more buys little
 
 
 def temp_file(folder: Path, name: str, suffix: str) -> Path:

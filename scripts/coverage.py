@@ -7,6 +7,8 @@ share buttons) and the items of a "Sources" list.
     python -m scripts.coverage [--db nk_russia.db]   (make coverage)
 """
 import argparse
+import bisect
+import itertools
 import re
 import sqlite3
 import sys
@@ -42,7 +44,7 @@ def split_line(offset: int, line: str):
     spans, start = [], 0
     for m in BOUNDARY.finditer(line):
         head = line[start:m.start()].rstrip("”\"’)")
-        if INITIALS.search(head):
+        if INITIALS.search(head, max(0, len(head) - 8)):  # only the end can match: no need to scan the whole line
             continue
         end = m.start() + len(m.group(0).rstrip())
         spans.append((offset + start, offset + end))
@@ -81,8 +83,13 @@ def merge(spans) -> list[tuple[int, int]]:
 
 
 def covered_in(sentence: Sentence, merged: list[tuple[int, int]]) -> bool:
-    inside = sum(max(0, min(end, sentence.end) - max(start, sentence.start)) for start, end in merged
-                 if start < sentence.end and end > sentence.start)
+    """merged: sorted, disjoint intervals (merge()); only those that can overlap the sentence are visited."""
+    first = max(0, bisect.bisect_left(merged, (sentence.start, sentence.start)) - 1)
+    inside = 0
+    for start, end in itertools.islice(merged, first, None):
+        if start >= sentence.end:
+            break
+        inside += max(0, min(end, sentence.end) - max(start, sentence.start))
     return inside >= COVERED_SHARE * (sentence.end - sentence.start)
 
 

@@ -231,8 +231,11 @@ def check_cells(conn, source, problems: list, bad: set) -> None:
 
 
 def check_primary_key(conn, source, problems: list, bad: set) -> None:
-    """A key used twice is reported on each later line that uses it, naming the first (rows with other problems aside)."""
+    """A key used twice is reported on each later line that uses it, naming the first (rows with other problems aside).
+
+    The staging index on the key made here also serves the foreign-key checks into this table."""
     pk = quote_identifier(primary_key(source.resource))
+    conn.execute(f'CREATE INDEX stage."key_{source.name}" ON "{source.name}"({pk}, _line)')
     sql = (f"SELECT rowid, _line, {pk} FROM {source.table} WHERE {pk} IN "
            f"(SELECT {pk} FROM {source.table} GROUP BY {pk} HAVING count(*) > 1) ORDER BY {pk}, _line")
     first = {}
