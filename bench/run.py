@@ -58,7 +58,8 @@ def build_all(folder: Path) -> dict:
     out.mkdir()
     data, seeds = folder / "data", folder / "seeds"
     ours = measure([PY, "-m", "scripts.build", "--data", str(data), "--seeds", str(seeds), "--out", str(out / "nk_russia.db"),
-                    "--build-dir", str(out / "build"), "--dist", str(out / "dist")])
+                    "--build-dir", str(out / "build"), "--dist", str(out / "dist"), "--timings", str(out / "timings.json")])
+    ours["stages"] = json.loads((out / "timings.json").read_text(encoding="utf-8"))
     raw = measure([PY, "-m", "bench.raw_load", "--data", str(data), "--out", str(out / "raw.db")])
     csvs = measure([str(Path(PY).parent / "csvs-to-sqlite"), *sorted(str(p) for p in data.glob("*.csv")),
                     str(out / "stock.db")])
@@ -208,6 +209,13 @@ def report(results: dict) -> str:
         lines.append(f"| {int(s):,} | {b['ours']['seconds']} | {b['ours']['peak_rss_mb']} | {b['raw_executemany']['seconds']} | "
                      f"{b['raw_executemany']['peak_rss_mb']} | {b['csvs_to_sqlite']['seconds']} | {b['csvs_to_sqlite']['peak_rss_mb']} | "
                      f"{b['ratio_vs_raw']} | {b['ratio_vs_csvs_to_sqlite']} |")
+    stages = list(dict.fromkeys(k for r in results["scales"].values() for k in r["build"]["ours"].get("stages", {})))
+    if stages:
+        lines += ["", "Where our build's time goes (seconds per stage, from `scripts.build --timings`):", "",
+                  "| appearances | " + " | ".join(stages) + " |", "| ---: |" + " ---: |" * len(stages)]
+        for s, r in sorted(results["scales"].items(), key=lambda kv: int(kv[0])):
+            got = r["build"]["ours"].get("stages", {})
+            lines.append(f"| {int(s):,} | " + " | ".join(f"{got[k]:.1f}" if k in got else "–" for k in stages) + " |")
     lines += ["", "## Serving", ""]
     for s, r in sorted(results["scales"].items(), key=lambda kv: int(kv[0])):
         lines += [f"### {int(s):,} appearances", "",

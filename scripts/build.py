@@ -8,6 +8,7 @@ place only when every stage succeeded, so a failed build leaves the previous dat
     python -m scripts.build [--data data] [--seeds seeds] [--out nk_russia.db] [--check-only]
 """
 import argparse
+import json
 import os
 import sqlite3
 import sys
@@ -58,16 +59,19 @@ def check(pkg: dict, data_dir: Path, seeds_dir: Path, conn, progress: Progress |
     problems, staged = [], {}
     bad = {res["name"]: set() for res in pkg["resources"]}  # staging rowids of rows with a problem
     documents = next(res for res in pkg["resources"] if res["name"] == "documents")
-    staged["documents"] = read.stage_resource(conn, data_dir, documents, problems, [validate.suspects], progress)
-    validate.validate_table(conn, staged["documents"], problems, bad["documents"])
-    locate.read_seeds(conn, seeds_dir, staged["documents"], problems, bad["documents"])
+    with progress.stage("read"):
+        staged["documents"] = read.stage_resource(conn, data_dir, documents, problems, [validate.suspects], progress)
+    with progress.stage("seeds"):
+        validate.validate_table(conn, staged["documents"], problems, bad["documents"])
+        locate.read_seeds(conn, seeds_dir, staged["documents"], problems, bad["documents"])
     text_of = locate.seed_texts(conn)
     for res in pkg["resources"]:
         if res is not documents:
             transforms = [validate.suspects]
             if any(where == "document" for _, where in verbatim_fields(res)):
                 transforms.append(locate.offsets(text_of))
-            staged[res["name"]] = read.stage_resource(conn, data_dir, res, problems, transforms, progress)
+            with progress.stage("read"):
+                staged[res["name"]] = read.stage_resource(conn, data_dir, res, problems, transforms, progress)
     with progress.stage("validate"):
         for name, source in staged.items():
             if name != "documents":
@@ -138,6 +142,7 @@ def main(argv=None) -> int:
     parser.add_argument("--build-dir", type=Path, default=ROOT / "build")
     parser.add_argument("--dist", type=Path, default=ROOT / "dist")
     parser.add_argument("--check-only", action="store_true", help="validate and locate, write nothing")
+    parser.add_argument("--timings", type=Path, help="write each stage's seconds to this JSON file")
     args = parser.parse_args(argv)
     progress = Progress()
     try:
@@ -148,6 +153,8 @@ def main(argv=None) -> int:
     except BuildFailed as e:
         print(e.report(), file=sys.stderr)
         return 1
+    if args.timings:
+        args.timings.write_text(json.dumps({k: round(v, 3) for k, v in progress.timings.items()}, indent=2) + "\n")
     print(f"built {args.out}" if not args.check_only else "data/ is valid", file=sys.stderr)
     return 0
 

@@ -13,6 +13,7 @@ class Progress:
         if enabled is None:
             enabled = self.stream.isatty() and not os.environ.get("CI")
         self.enabled = enabled
+        self.timings = {}  # stage → seconds, kept whether shown or not (bench/run.py reports them)
 
     def say(self, text: str, end: str = "\n") -> None:
         if self.enabled:
@@ -37,4 +38,6 @@ class Progress:
         began = time.perf_counter()
         self.say(f"{label} …", end="")
         yield
-        self.say(f"{label}: {time.perf_counter() - began:.1f} s")
+        seconds = time.perf_counter() - began
+        self.timings[label] = self.timings.get(label, 0) + seconds
+        self.say(f"{label}: {seconds:.1f} s")

@@ -60,20 +60,28 @@ FROM claims c LEFT JOIN counts k ON k.claim_id = c.id
 """
 
 TRANSFER_SUMMARY = """
-WITH m AS (SELECT * FROM weapon_mentions WHERE direction IS NOT NULL),
-per_source AS (
+WITH m AS MATERIALIZED (
+  SELECT id, direction, weapon_system_id, status, source_id FROM weapon_mentions WHERE direction IS NOT NULL
+), statuses AS (
+  SELECT direction, weapon_system_id, group_concat(status, ', ') AS statuses
+  FROM (SELECT DISTINCT direction, weapon_system_id, status FROM m ORDER BY direction, weapon_system_id, status)
+  GROUP BY direction, weapon_system_id
+), per_source AS (
   SELECT direction, weapon_system_id, source_id,
     row_number() OVER (PARTITION BY direction, weapon_system_id ORDER BY count(*) DESC, source_id) AS rank
   FROM m GROUP BY direction, weapon_system_id, source_id
+), top AS (
+  SELECT direction, weapon_system_id, group_concat(name, ', ') AS top_sources
+  FROM (SELECT p.direction, p.weapon_system_id, a.name FROM per_source p JOIN actors a ON a.id = p.source_id
+        WHERE p.rank <= 5 ORDER BY p.direction, p.weapon_system_id, p.rank)
+  GROUP BY direction, weapon_system_id
 )
-SELECT m.direction, m.weapon_system_id, w.name, w.category, count(*) AS mentions,
-  (SELECT group_concat(status, ', ') FROM (SELECT DISTINCT status FROM m m2
-     WHERE m2.direction = m.direction AND m2.weapon_system_id = m.weapon_system_id ORDER BY status)) AS statuses,
+SELECT m.direction, m.weapon_system_id, w.name, w.category, count(*) AS mentions, s.statuses,
   max(m.status IN ('reported', 'alleged', 'confirmed')) AS firm,
-  min(m.id) AS example_mention_id,
-  (SELECT group_concat(name, ', ') FROM (SELECT a.name FROM per_source p JOIN actors a ON a.id = p.source_id
-     WHERE p.direction = m.direction AND p.weapon_system_id = m.weapon_system_id AND p.rank <= 5 ORDER BY p.rank)) AS top_sources
+  min(m.id) AS example_mention_id, t.top_sources
 FROM m JOIN weapon_systems w ON w.id = m.weapon_system_id
+JOIN statuses s ON s.direction = m.direction AND s.weapon_system_id = m.weapon_system_id
+LEFT JOIN top t ON t.direction = m.direction AND t.weapon_system_id = m.weapon_system_id
 GROUP BY m.direction, m.weapon_system_id
 """
 
