@@ -232,9 +232,8 @@ async def home_context(datasette) -> dict:
         from claim_evidence where evidence_status in ('contested', 'denied')
         order by evidence_status, supporting_sources desc, claim_id limit ?""", [HOME_LIMIT])
     denials = await rows(datasette, """
-        select a.id, s.name as speaker, c.claim, a.excerpt, a.document_id
-        from appearances a join actors s on s.id = a.speaker_id join claims c on c.id = a.claim_id
-        where a.stance = 'denies' order by s.name, a.id limit ?""", [HOME_LIMIT])
+        select appearance_id as id, denied_by as speaker, claim, excerpt, document_id
+        from denial_statements order by denied_by, appearance_id limit ?""", [HOME_LIMIT])
     # Immutable database: counts come from the inspect file, not a count(*) per table per request.
     all_counts = await datasette.get_database(DATABASE).table_counts(limit=1000)
     counts = {t: all_counts.get(t) for t in ("documents", "claims", "appearances", "quotes", "actors",

@@ -1,4 +1,5 @@
 """The published site: home answers, evidence on row pages, annotated documents, queries, metadata."""
+import asyncio
 import csv
 import datetime
 import io
@@ -12,7 +13,7 @@ import nk_site
 from markupsafe import escape
 from scripts.schema import resources
 
-from .conftest import ROOT
+from .conftest import ROOT, site_instance, tables_read
 
 FACT_TABLES = ["appearances", "quotes", "weapon_mentions", "weapon_specs", "troop_estimates"]
 
@@ -77,6 +78,31 @@ def test_home_answers_the_headline_questions(site, conn):
     assert air and all(str(escape(n)) in page for (n,) in air)
     for (excerpt,) in conn.execute("SELECT excerpt FROM appearances WHERE stance = 'denies'"):
         assert str(escape(excerpt)) in page
+
+
+# Tables that grow with the data (1e6 appearances and more); a page that must stay fast reads none of them whole.
+LARGE_TABLES = {"appearances", "claims", "quotes", "weapon_mentions", "claim_relations", "sentences"}
+
+
+def sql_of_page(built, path: str) -> list[tuple[str, dict]]:
+    """Every SQL statement (with its parameters) Datasette runs to answer path, traced in-process."""
+    from datasette.tracer import capture_traces
+
+    async def go():
+        traces = []
+        with capture_traces(traces):
+            response = await site_instance(built).client.get(path)
+        assert response.status_code == 200
+        return [(t["sql"], t["params"]) for t in traces if t["type"] == "sql"]
+    return asyncio.run(go())
+
+
+
+def test_home_reads_only_small_precomputed_tables(built, conn):
+    statements = sql_of_page(built, "/")
+    assert statements and not any("count(" in sql.lower() for sql, _ in statements)  # counts: the inspect file
+    for sql, params in statements:
+        assert not tables_read(conn, sql, params) & LARGE_TABLES, sql
 
 
 @pytest.mark.parametrize("table", FACT_TABLES)

@@ -8,6 +8,8 @@ from scripts.load import create_table_sql, insert_rows
 from scripts.schema import resource
 from scripts.views import DERIVED, create_views
 
+from .conftest import read_only, tables_read
+
 ACTOR = {"kind": "government", "country": None, "role": None, "conflict_party": 0, "document_id": None,
          "excerpt": None, "excerpt_occurrence": None, "char_start": None, "char_end": None}
 
@@ -159,25 +161,9 @@ def parameter_cases(conn) -> list[tuple[str, dict]]:
             + [("weapon_systems_by_status", {"status": s}) for s in ("", "reported", "denied", "context")])
 
 
-def tables_read(conn, sql: str, params: dict) -> set[str]:
-    """The tables a statement reads, as SQLite's authorizer reports them while preparing it."""
-    read = set()
-
-    def authorizer(action, table, column, database, trigger):
-        if action == sqlite3.SQLITE_READ:
-            read.add(table)
-        return sqlite3.SQLITE_OK
-    conn.set_authorizer(authorizer)
-    try:
-        conn.execute(sql, params).fetchone()
-    finally:
-        conn.set_authorizer(None)
-    return read
-
 
 @pytest.mark.parametrize("database", ["curated", "generated"])
 def test_canned_queries_answer_as_before_from_the_derived_tables(built, generated_db, database):
-    from .conftest import read_only
     conn = read_only(built["db"] if database == "curated" else generated_db)
     conn.row_factory = None
     now = canned_sql()
