@@ -2,6 +2,8 @@
 import csv
 import io
 
+import pytest
+
 from scripts.schema import resources
 
 
@@ -25,11 +27,27 @@ def test_column_descriptions_are_served(site, pkg):
     assert "Upper bound in soldiers" in html  # value_high's description from the schema
 
 
-def test_configured_facet_returns_counts(site, conn):
-    data = site("/nk_russia/appearances.json").json()
+def test_facet_returns_counts(site, conn):
+    data = site("/nk_russia/appearances.json?_facet=stance").json()
     facet = data["facet_results"]["stance"]
     expected = dict(conn.execute("SELECT stance, count(*) FROM appearances GROUP BY stance").fetchall())
     assert {r["value"]: r["count"] for r in facet["results"]} == expected
+
+
+@pytest.mark.parametrize("table", ["claims", "appearances", "weapon_mentions", "claim_evidence", "sentences"])
+def test_tables_that_grow_with_the_data_compute_no_default_facet(site, table):
+    # each default facet is a GROUP BY over the whole table on every request to the table page
+    assert site(f"/nk_russia/{table}.json").json()["facet_results"] == {}
+
+
+def test_a_facet_asked_for_is_computed_once(site):
+    data = site("/nk_russia/appearances.json?_facet=stance&_facet=speaker_id").json()
+    assert sorted(data["facet_results"]) == ["speaker_id", "stance"]
+
+
+def test_small_tables_keep_their_default_facets(site):
+    assert sorted(site("/nk_russia/troop_estimates.json").json()["facet_results"]) == [
+        "document_id", "estimator_id", "qualifier", "scope"]
 
 
 def test_full_text_search_finds_a_known_phrase(site):
@@ -53,3 +71,4 @@ def test_immutable_and_no_suggested_facets(site):
     dbs = site("/-/databases.json").json()
     assert [d["is_mutable"] for d in dbs if d["name"] == "nk_russia"] == [False]
     assert site("/-/settings.json").json()["suggest_facets"] is False
+
