@@ -1,10 +1,13 @@
 """A real Datasette (in process) over the built database, configured as `make serve` configures it."""
+import asyncio
 import csv
 import io
 
 import pytest
 
 from scripts.schema import resources
+
+from .conftest import site_instance
 
 
 def table_names(pkg):
@@ -72,3 +75,8 @@ def test_immutable_and_no_suggested_facets(site):
     assert [d["is_mutable"] for d in dbs if d["name"] == "nk_russia"] == [False]
     assert site("/-/settings.json").json()["suggest_facets"] is False
 
+
+def test_the_database_is_memory_mapped(built):
+    db = site_instance(built).get_database("nk_russia")
+    size = asyncio.run(db.execute_fn(lambda conn: conn.execute("PRAGMA mmap_size").fetchone()[0]))
+    assert size >= built["db"].stat().st_size
