@@ -17,12 +17,16 @@ DATABASE = "nk_russia"
 MARK_OPEN, MARK_CLOSE = "\ue000", "\ue001"
 ROW_REF = re.compile(r"([a-z_]+)/([A-Za-z0-9_.-]+)")
 LINK_COLUMNS = {"row", "example_row"}
+RENDERED_COLUMNS = LINK_COLUMNS | {"snippet"}
 SPEAKER_COLUMN = {"appearances": "speaker_id", "quotes": "speaker_id", "weapon_mentions": "source_id",
                   "troop_estimates": "estimator_id", "weapon_specs": None}
 FACT_TABLES = set(SPEAKER_COLUMN)
 SUPPORTING = ("asserts", "confirms", "warns", "speculates")
 # Each home-page list shows at most this many rows (all of them at today's size), with a link to the rest.
 HOME_LIMIT = 25
+# A claim panel (on its claim page and every row page of the claim) lists at most this many appearances:
+# a claim made hundreds of times would otherwise make every one of those pages hundreds of kilobytes.
+CLAIM_LIMIT = 100
 
 
 # ---- pure helpers -------------------------------------------------------------------------------
@@ -142,12 +146,13 @@ async def claim_context(datasette, claim_id: str) -> dict | None:
     claim = await one(datasette, "select * from claim_evidence where claim_id = ?", [claim_id])
     if claim is None:
         return None
-    claim["appearances"] = await rows(datasette, """
+    # claim["appearances"] stays the count; at most CLAIM_LIMIT of them are listed, with a link to the rest.
+    claim["listed"] = await rows(datasette, """
         select a.id, a.stance, a.excerpt, a.document_id, s.name as speaker, s.id as speaker_id,
                r.name as reported_by, r.id as reported_by_id, d.label as document_label
         from appearances a join actors s on s.id = a.speaker_id left join actors r on r.id = a.reported_by_id
         join documents d on d.id = a.document_id
-        where a.claim_id = ? order by a.document_id, a.char_start""", [claim_id])
+        where a.claim_id = ? order by a.document_id, a.char_start limit ?""", [claim_id, CLAIM_LIMIT])
     claim["relations"] = await rows(datasette, """
         select r.relation, r.basis, c.id as other_id, c.claim as other, 'out' as way
         from claim_relations r join claims c on c.id = r.related_claim_id where r.claim_id = :id
@@ -256,14 +261,15 @@ def prepare_connection(conn, database):
 
 
 @hookimpl
-def render_cell(value, column, table, database, datasette):
-    if not isinstance(value, str):
+def render_cell(value, column):
+    # Called for every cell of every page (15,000 on a 1,000-row query): only two columns concern us,
+    # so the others return at the first test, and no cell ever runs SQL.
+    if column not in RENDERED_COLUMNS or not isinstance(value, str):
         return None
-    if column in LINK_COLUMNS and row_path(value):
-        return Markup(f'<a href="{escape(row_path(value))}">{escape(value)}</a>')
-    if column == "snippet" and MARK_OPEN in value:
-        return highlight_snippet(value)
-    return None
+    if column == "snippet":
+        return highlight_snippet(value) if MARK_OPEN in value else None
+    path = row_path(value)
+    return Markup(f'<a href="{escape(path)}">{escape(value)}</a>') if path else None
 
 
 @hookimpl

@@ -29,6 +29,18 @@ def built(tmp_path_factory):
     return {"db": db, "metadata": out / "build" / "metadata.json", "dist": out / "dist", "dir": out}
 
 
+@pytest.fixture(scope="session")
+def generated_build(tmp_path_factory):
+    """A synthetic dataset (2,000 appearances, bench.generate) big enough for every status, stance and tie and
+    for a claim made over a hundred times, really built like `built`."""
+    from bench.generate import generate
+    out = tmp_path_factory.mktemp("generated-build")
+    generate(2000, out / "src")
+    db = out / "nk_russia.db"
+    build(out / "src" / "data", out / "src" / "seeds", db, ROOT / "metadata.yml", out / "build")
+    return {"db": db, "metadata": out / "build" / "metadata.json", "dir": out}
+
+
 def site_instance(built):
     """Datasette configured from the same files as `make serve`: settings.json, plugins/, templates/, static/,
     and the build's inspect file (table counts)."""

@@ -13,7 +13,7 @@ import nk_site
 from markupsafe import escape
 from scripts.schema import resources
 
-from .conftest import ROOT, site_instance, tables_read
+from .conftest import ROOT, read_only, site_instance, tables_read
 
 FACT_TABLES = ["appearances", "quotes", "weapon_mentions", "weapon_specs", "troop_estimates"]
 
@@ -118,6 +118,22 @@ def test_claim_page_lists_every_appearance(site, conn):
     page = site(f"/nk_russia/claims/{claim}").text
     for (row_id,) in conn.execute("SELECT id FROM appearances WHERE claim_id = ?", [claim]):
         assert f"/nk_russia/appearances/{row_id}" in page
+
+
+def test_claim_panel_lists_at_most_claim_limit_appearances_and_links_to_all(generated_build):
+    db = read_only(generated_build["db"])
+    claim, count = db.execute("SELECT claim_id, appearances FROM claim_evidence ORDER BY appearances DESC LIMIT 1").fetchone()
+    first = db.execute("SELECT id FROM appearances WHERE claim_id = ? ORDER BY id LIMIT 1", [claim]).fetchone()[0]
+    db.close()
+    assert count > nk_site.CLAIM_LIMIT
+    ds = site_instance(generated_build)
+    for path in (f"/nk_russia/claims/{claim}", f"/nk_russia/appearances/{first}"):
+        page = asyncio.run(ds.client.get(path)).text
+        panel = page[page.index('<section class="nk-claim">'):]
+        panel = panel[:panel.index("</section>")]
+        assert panel.count('<a href="/nk_russia/appearances/') == nk_site.CLAIM_LIMIT, path
+        assert f"{count} appearances in" in panel
+        assert f'href="/nk_russia/appearances?claim_id={claim}"' in panel
 
 
 def test_document_page_links_every_cited_row(site, conn):

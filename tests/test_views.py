@@ -133,17 +133,6 @@ def canned_sql() -> dict:
     return {name: q["sql"] for name, q in meta["databases"]["nk_russia"]["queries"].items()}
 
 
-@pytest.fixture(scope="module")
-def generated_db(tmp_path_factory):
-    """A synthetic dataset big enough for every status, stance and tie (2,000 appearances), really built."""
-    from bench.generate import generate
-    from scripts.build import build
-    out = tmp_path_factory.mktemp("generated-views")
-    generate(2000, out)
-    build(out / "data", out / "seeds", out / "x.db")
-    return out / "x.db"
-
-
 def answer(conn, sql: str, params: dict, lists: list[str]) -> tuple[list[str], list[dict]]:
     cursor = conn.execute(sql, params)
     columns = [d[0] for d in cursor.description]
@@ -163,8 +152,8 @@ def parameter_cases(conn) -> list[tuple[str, dict]]:
 
 
 @pytest.mark.parametrize("database", ["curated", "generated"])
-def test_canned_queries_answer_as_before_from_the_derived_tables(built, generated_db, database):
-    conn = read_only(built["db"] if database == "curated" else generated_db)
+def test_canned_queries_answer_as_before_from_the_derived_tables(built, generated_build, database):
+    conn = read_only((built if database == "curated" else generated_build)["db"])
     conn.row_factory = None
     now = canned_sql()
     derived = {name for name, _, _ in DERIVED}
