@@ -17,12 +17,16 @@ DATABASE = "nk_russia"
 MARK_OPEN, MARK_CLOSE = "\ue000", "\ue001"
 ROW_REF = re.compile(r"([a-z_]+)/([A-Za-z0-9_.-]+)")
 LINK_COLUMNS = {"row", "example_row"}
+RENDERED_COLUMNS = LINK_COLUMNS | {"snippet"}
 SPEAKER_COLUMN = {"appearances": "speaker_id", "quotes": "speaker_id", "weapon_mentions": "source_id",
                   "troop_estimates": "estimator_id", "weapon_specs": None}
 FACT_TABLES = set(SPEAKER_COLUMN)
 SUPPORTING = ("asserts", "confirms", "warns", "speculates")
 # Each home-page list shows at most this many rows (all of them at today's size), with a link to the rest.
 HOME_LIMIT = 25
+# A claim panel (on its claim page and every row page of the claim) lists at most this many appearances:
+# a claim made hundreds of times would otherwise make every one of those pages hundreds of kilobytes.
+CLAIM_LIMIT = 100
 
 
 # ---- pure helpers -------------------------------------------------------------------------------
@@ -142,12 +146,13 @@ async def claim_context(datasette, claim_id: str) -> dict | None:
     claim = await one(datasette, "select * from claim_evidence where claim_id = ?", [claim_id])
     if claim is None:
         return None
-    claim["appearances"] = await rows(datasette, """
+    # claim["appearances"] stays the count; at most CLAIM_LIMIT of them are listed, with a link to the rest.
+    claim["listed"] = await rows(datasette, """
         select a.id, a.stance, a.excerpt, a.document_id, s.name as speaker, s.id as speaker_id,
                r.name as reported_by, r.id as reported_by_id, d.label as document_label
         from appearances a join actors s on s.id = a.speaker_id left join actors r on r.id = a.reported_by_id
         join documents d on d.id = a.document_id
-        where a.claim_id = ? order by a.document_id, a.char_start""", [claim_id])
+        where a.claim_id = ? order by a.document_id, a.char_start limit ?""", [claim_id, CLAIM_LIMIT])
     claim["relations"] = await rows(datasette, """
         select r.relation, r.basis, c.id as other_id, c.claim as other, 'out' as way
         from claim_relations r join claims c on c.id = r.related_claim_id where r.claim_id = :id
@@ -232,9 +237,8 @@ async def home_context(datasette) -> dict:
         from claim_evidence where evidence_status in ('contested', 'denied')
         order by evidence_status, supporting_sources desc, claim_id limit ?""", [HOME_LIMIT])
     denials = await rows(datasette, """
-        select a.id, s.name as speaker, c.claim, a.excerpt, a.document_id
-        from appearances a join actors s on s.id = a.speaker_id join claims c on c.id = a.claim_id
-        where a.stance = 'denies' order by s.name, a.id limit ?""", [HOME_LIMIT])
+        select appearance_id as id, denied_by as speaker, claim, excerpt, document_id
+        from denial_statements order by denied_by, appearance_id limit ?""", [HOME_LIMIT])
     # Immutable database: counts come from the inspect file, not a count(*) per table per request.
     all_counts = await datasette.get_database(DATABASE).table_counts(limit=1000)
     counts = {t: all_counts.get(t) for t in ("documents", "claims", "appearances", "quotes", "actors",
@@ -245,15 +249,27 @@ async def home_context(datasette) -> dict:
 
 # ---- hooks --------------------------------------------------------------------------------------
 
+# The published database never changes: map it into memory, so that reading a page is a memory read and
+# not a read() system call (at a million appearances a search page reads tens of thousands of pages).
+MMAP_BYTES = 4 * 1024 ** 3
+
+
 @hookimpl
-def render_cell(value, column, table, database, datasette):
-    if not isinstance(value, str):
+def prepare_connection(conn, database):
+    if database == DATABASE:
+        conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
+
+
+@hookimpl
+def render_cell(value, column):
+    # Called for every cell of every page (15,000 on a 1,000-row query): only two columns concern us,
+    # so the others return at the first test, and no cell ever runs SQL.
+    if column not in RENDERED_COLUMNS or not isinstance(value, str):
         return None
-    if column in LINK_COLUMNS and row_path(value):
-        return Markup(f'<a href="{escape(row_path(value))}">{escape(value)}</a>')
-    if column == "snippet" and MARK_OPEN in value:
-        return highlight_snippet(value)
-    return None
+    if column == "snippet":
+        return highlight_snippet(value) if MARK_OPEN in value else None
+    path = row_path(value)
+    return Markup(f'<a href="{escape(path)}">{escape(value)}</a>') if path else None
 
 
 @hookimpl

@@ -29,11 +29,25 @@ def built(tmp_path_factory):
     return {"db": db, "metadata": out / "build" / "metadata.json", "dist": out / "dist", "dir": out}
 
 
+@pytest.fixture(scope="session")
+def generated_build(tmp_path_factory):
+    """A synthetic dataset (2,000 appearances, bench.generate) big enough for every status, stance and tie and
+    for a claim made over a hundred times, really built like `built`."""
+    from bench.generate import generate
+    out = tmp_path_factory.mktemp("generated-build")
+    generate(2000, out / "src")
+    db = out / "nk_russia.db"
+    build(out / "src" / "data", out / "src" / "seeds", db, ROOT / "metadata.yml", out / "build")
+    return {"db": db, "metadata": out / "build" / "metadata.json", "dir": out}
+
+
 def site_instance(built):
-    """Datasette configured from the same files as `make serve`: settings.json, plugins/, templates/, static/."""
+    """Datasette configured from the same files as `make serve`: settings.json, plugins/, templates/, static/,
+    and the build's inspect file (table counts)."""
     from datasette.app import Datasette
     return Datasette(
         immutables=[str(built["db"])],
+        inspect_data=json.loads((built["dir"] / "build" / "inspect.json").read_text(encoding="utf-8")),
         metadata=json.loads(built["metadata"].read_text(encoding="utf-8")),
         settings=json.loads((ROOT / "settings.json").read_text(encoding="utf-8")),
         plugins_dir=str(ROOT / "plugins"),
@@ -60,6 +74,22 @@ def read_only(db: Path):
     c = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     c.row_factory = sqlite3.Row
     return c
+
+
+def tables_read(conn, sql: str, params=None) -> set[str]:
+    """The tables a statement reads, as SQLite's authorizer reports them while it runs."""
+    read = set()
+
+    def authorizer(action, table, *_):
+        if action == sqlite3.SQLITE_READ:
+            read.add(table)
+        return sqlite3.SQLITE_OK
+    conn.set_authorizer(authorizer)
+    try:
+        conn.execute(sql, params or []).fetchone()
+    finally:
+        conn.set_authorizer(None)
+    return read
 
 
 @pytest.fixture

@@ -60,7 +60,7 @@ def test_troop_question_reaches_the_source_sentence_in_one_click(page, conn):
 
 
 def test_faceted_table_filters_by_a_facet_value(page, conn):
-    page.goto(page.base + "/nk_russia/appearances")
+    page.goto(page.base + "/nk_russia/appearances?_facet=stance")
     facet = page.locator('.facet-info[data-column="stance"] a', has_text="denies").first
     facet.click()
     page.wait_for_load_state()

@@ -1,4 +1,5 @@
 """The published site: home answers, evidence on row pages, annotated documents, queries, metadata."""
+import asyncio
 import csv
 import datetime
 import io
@@ -12,7 +13,7 @@ import nk_site
 from markupsafe import escape
 from scripts.schema import resources
 
-from .conftest import ROOT
+from .conftest import ROOT, read_only, site_instance, tables_read
 
 FACT_TABLES = ["appearances", "quotes", "weapon_mentions", "weapon_specs", "troop_estimates"]
 
@@ -79,6 +80,31 @@ def test_home_answers_the_headline_questions(site, conn):
         assert str(escape(excerpt)) in page
 
 
+# Tables that grow with the data (1e6 appearances and more); a page that must stay fast reads none of them whole.
+LARGE_TABLES = {"appearances", "claims", "quotes", "weapon_mentions", "claim_relations", "sentences"}
+
+
+def sql_of_page(built, path: str) -> list[tuple[str, dict]]:
+    """Every SQL statement (with its parameters) Datasette runs to answer path, traced in-process."""
+    from datasette.tracer import capture_traces
+
+    async def go():
+        traces = []
+        with capture_traces(traces):
+            response = await site_instance(built).client.get(path)
+        assert response.status_code == 200
+        return [(t["sql"], t["params"]) for t in traces if t["type"] == "sql"]
+    return asyncio.run(go())
+
+
+
+def test_home_reads_only_small_precomputed_tables(built, conn):
+    statements = sql_of_page(built, "/")
+    assert statements and not any("count(" in sql.lower() for sql, _ in statements)  # counts: the inspect file
+    for sql, params in statements:
+        assert not tables_read(conn, sql, params) & LARGE_TABLES, sql
+
+
 @pytest.mark.parametrize("table", FACT_TABLES)
 def test_row_pages_show_the_highlighted_excerpt_and_a_citation(site, conn, table):
     for row in conn.execute(f"SELECT id, excerpt FROM {table}"):
@@ -92,6 +118,22 @@ def test_claim_page_lists_every_appearance(site, conn):
     page = site(f"/nk_russia/claims/{claim}").text
     for (row_id,) in conn.execute("SELECT id FROM appearances WHERE claim_id = ?", [claim]):
         assert f"/nk_russia/appearances/{row_id}" in page
+
+
+def test_claim_panel_lists_at_most_claim_limit_appearances_and_links_to_all(generated_build):
+    db = read_only(generated_build["db"])
+    claim, count = db.execute("SELECT claim_id, appearances FROM claim_evidence ORDER BY appearances DESC LIMIT 1").fetchone()
+    first = db.execute("SELECT id FROM appearances WHERE claim_id = ? ORDER BY id LIMIT 1", [claim]).fetchone()[0]
+    db.close()
+    assert count > nk_site.CLAIM_LIMIT
+    ds = site_instance(generated_build)
+    for path in (f"/nk_russia/claims/{claim}", f"/nk_russia/appearances/{first}"):
+        page = asyncio.run(ds.client.get(path)).text
+        panel = page[page.index('<section class="nk-claim">'):]
+        panel = panel[:panel.index("</section>")]
+        assert panel.count('<a href="/nk_russia/appearances/') == nk_site.CLAIM_LIMIT, path
+        assert f"{count} appearances in" in panel
+        assert f'href="/nk_russia/appearances?claim_id={claim}"' in panel
 
 
 def test_document_page_links_every_cited_row(site, conn):
