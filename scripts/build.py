@@ -116,8 +116,8 @@ def build(data_dir: Path, seeds_dir: Path, out: Path, metadata_yaml: Path | None
     write_database(pkg, data_dir, seeds_dir, out, progress)
     if metadata_yaml and build_dir:
         with progress.stage("metadata and inspect file"):
-            publish.write_metadata(metadata_yaml, pkg, build_dir / "metadata.json", publish.dataset_version(pkg, out))
-            publish.write_inspect(out, build_dir / "inspect.json")
+            (inspected,) = publish.write_inspect(out, build_dir / "inspect.json").values()
+            publish.write_metadata(metadata_yaml, pkg, build_dir / "metadata.json", publish.dataset_version(pkg, inspected["hash"]))
     if dist_dir:
         with progress.stage("data package (dist/)"):
             conn = sqlite3.connect(f"file:{out}?mode=ro", uri=True)

@@ -7,7 +7,6 @@
 import asyncio
 import copy
 import csv
-import hashlib
 import json
 import os
 import shutil
@@ -81,17 +80,18 @@ def write_dist(conn, pkg: dict, dist: Path) -> None:
         raise
 
 
-def dataset_version(pkg: dict, db: Path) -> str:
+def dataset_version(pkg: dict, sha256: str) -> str:
     """The package's version plus the first digits of the database's sha256: cited in every citation."""
-    with open(db, "rb") as f:
-        digest = hashlib.file_digest(f, "sha256").hexdigest()  # in chunks: the file may be larger than memory
-    return f"{pkg['version']}+{digest[:12]}"
+    return f"{pkg['version']}+{sha256[:12]}"
 
 
-def write_inspect(db: Path, out: Path) -> None:
-    """Datasette's inspect file (table counts and hash), so the immutable site never counts rows at start-up."""
+def write_inspect(db: Path, out: Path) -> dict:
+    """Datasette's inspect file (table counts and the file's sha256), so the immutable site never counts
+    rows at start-up; returned as well, for the database's hash."""
     from datasette.cli import inspect_
-    write_json_atomic(out, asyncio.run(inspect_([str(db)], None)))
+    data = asyncio.run(inspect_([str(db)], None))
+    write_json_atomic(out, data)
+    return data
 
 
 def write_metadata(site_yaml: Path, pkg: dict, out: Path, version: str | None = None) -> None:
