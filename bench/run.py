@@ -228,21 +228,8 @@ def report(results: dict) -> str:
         lines.append("")
     lines += ["## Targets", "", "| scale | target | figure | met |", "| ---: | --- | --- | --- |"]
     lines += [f"| {c['scale']:,} | {c['target']} | {c['figure']} | {'yes' if c['met'] else '**no**'} |" for c in results["targets"]]
-    lines += ["", "## Why targets are missed", "",
-              "- **Build time and memory.** Validation is row by row in Python (every cell typed and checked against the",
-              "  schema, every excerpt located in its seed) and each table is held in memory before loading, so time and",
-              "  peak RSS grow with the rows. Meeting 1.5× raw executemany and 250 MB needs the design the issue names:",
-              "  stream raw rows into SQLite staging tables and validate with constraints and queries generated from the",
-              "  schema, mapping each violation back to its file and line. Not done yet.",
-              "- **Table, facet and search pages.** Datasette renders in one Python process on 2 cores; with 8 clients each",
-              "  request queues behind the others, so p50 is several times the single-request time. At 1e6 rows every",
-              "  configured facet is a GROUP BY over the whole table on each request.",
-              "- **Canned queries that aggregate whole tables** (transfers by status, contested and single-source claims,",
-              "  parties vs. third parties, weapon systems by status) exceed the 1 s SQL time limit at 1e6 under load and",
-              "  answer 400 rather than run long: the limit protects the site, the queries need precomputed tables.",
-              "- **Stock comparison.** Stock Datasette counts every table and suggests facets on each table request; at 1e5",
-              "  and above it answers few or none of them in the run, which is where the speed-ups come from.",
-              "", "## Capacity plan", "",
+    lines += ["", "## Why targets are missed", ""] + explanations(results)
+    lines += [              "", "## Capacity plan", "",
               "The published database is read-only, so capacity scales with stateless replicas of one immutable file",
               "(`make deploy-files`). Requests/s per replica below is the harmonic mean over the page types a journalist",
               "opens most (home, table, row page, document page, search, CSV) at 8 clients on 2 cores;",
@@ -253,6 +240,57 @@ def report(results: dict) -> str:
         per = replica_rps(r["serving"]["ours"])
         lines.append(f"| {int(s):,} | {per:.1f} | {replicas(50, per)} | {replicas(200, per)} |")
     return "\n".join(lines) + "\n"
+
+
+# Why a page type can miss p99 ≤ 300 ms at 8 clients, measured with a profiler at 1e6 appearances.
+PAGE_REASONS = {
+    "table_html": "Datasette's own table rendering takes about 25–30 ms of Python per page; with 8 clients every request waits for the 7 others in the one rendering process",
+    "faceted_table": "each facet asked for in the URL is a GROUP BY over every index entry of its column (70–100 ms each at 1e6 rows); Datasette's column facets cannot read precomputed counts",
+    "full_text_search": "Datasette's search SQL sorts every match by id and counts all matches on each request (about 100 ms at 1e6 for 'troops')",
+    "row_page": "the row page gathers the claim's other appearances and related claims, then renders them",
+    "home": "the home page renders every summary table on one page",
+    "query:search": "it searches six FTS5 indexes and builds a highlighted snippet for each match, up to 1,000 rows rendered as HTML",
+}
+QUERY_REASON = ("the SQL reads a precomputed table in milliseconds, but Datasette renders every returned row, up to "
+                "max_returned_rows (1,000), as HTML in one Python thread; with 8 clients each waits for the others' pages")
+
+
+def explanations(results: dict) -> list[str]:
+    """What the largest scale's figures say about each missed target."""
+    scale = max(results["scales"], key=int)
+    r = results["scales"][scale]
+    b = r["build"]
+    stages = b["ours"].get("stages", {})
+    out = []
+    if b["ratio_vs_raw"] > TARGETS["build_ratio"] and stages:
+        extra = ", ".join(f"{k} {v:.1f} s" for k, v in stages.items() if k not in ("read", "validate", "locate", "seeds"))
+        checked = sum(stages.get(k, 0) for k in ("read", "seeds", "validate", "locate"))
+        out += [f"- **Build time** ({int(scale):,} appearances: {b['ours']['seconds']:.0f} s, {b['ratio_vs_raw']}× raw executemany). Rows stream",
+                "  from the CSVs into a staging database; white space, patterns and excerpt offsets are checked as they pass,",
+                "  then the schema's constraints run as SQL over the staging tables and only flagged rows come back to Python.",
+                f"  Reading, checking and locating every row together take {checked:.1f} s against raw executemany's",
+                f"  {b['raw_executemany']['seconds']:.1f} s for reading alone ({checked / b['raw_executemany']['seconds']:.1f}×). The rest is work the baseline does",
+                f"  not do: {extra}. Copying staged rows into typed tables sorted by key, an index on every facet and",
+                "  foreign-key column, the FTS5 index, the derived tables, sentence coverage and the CSV data package each",
+                "  touch every row once more; each is linear in the rows, so the ratio holds roughly constant across scales",
+                "  rather than growing."]
+    if b["ours"]["peak_rss_mb"] > TARGETS["build_rss_mb"]:
+        out.append(f"- **Build memory**: peak RSS {b['ours']['peak_rss_mb']} MB (target {TARGETS['build_rss_mb']}).")
+    else:
+        out += [f"- **Build memory is met**: peak RSS {b['ours']['peak_rss_mb']} MB at {int(scale):,} appearances. No table is held in memory:",
+                "  the largest objects are a cache of 64 seed texts and SQLite's page caches (16 MB per database)."]
+    missed = {}  # reason → pages that miss for it
+    for name, page in r["serving"]["ours"].items():
+        if page["p99_ms"] > TARGETS["p99_ms"] or page["status"] != 200 or page["non_2xx"]:
+            reason = PAGE_REASONS.get(name) or (QUERY_REASON if name.startswith("query:") else "not analysed")
+            missed.setdefault(reason, []).append(f"**{name}** (p99 {page['p99_ms']:.0f} ms, status {page['status']})")
+    out += [f"- {', '.join(pages)}: {reason}." for reason, pages in missed.items()]
+    out += ["- **Stock comparison.** Stock Datasette counts every table and suggests facets on each table request; at 1e5",
+            "  and above it answers few or none of them in the run, which is where the speed-ups come from.",
+            "- **On one 2-core machine every request shares one Python process**, so p99 at 8 clients is roughly 8 × the",
+            "  single-request time of the slowest part of a page. Beyond the fixes above, the path is more replicas",
+            "  (capacity plan below) rather than a bigger process."]
+    return out
 
 
 CAPACITY_PAGES = ["home", "table_html", "row_page", "document_page", "full_text_search", "csv_export"]
@@ -274,7 +312,13 @@ def main(argv=None) -> int:
     parser.add_argument("--seconds", type=int)
     parser.add_argument("--results", type=Path, default=BENCH / "results.json")
     parser.add_argument("--report", type=Path, default=ROOT / "BENCHMARKS.md")
+    parser.add_argument("--report-only", action="store_true", help="rewrite the report and plot from --results, measuring nothing")
     args = parser.parse_args(argv)
+    if args.report_only:
+        results = json.loads(args.results.read_text(encoding="utf-8"))
+        plot(results, args.results.with_name("cost.png"))
+        args.report.write_text(report(results), encoding="utf-8")
+        return 0
     scales = args.scales or ([10_000] if args.quick else [10_000, 100_000, 1_000_000])
     seconds = args.seconds or (1 if args.quick else 5)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()

@@ -29,5 +29,11 @@ def test_quick_bench_runs_end_to_end(tmp_path):
             "csv_export"} <= set(ours)
     assert all(page["status"] == 200 for page in ours.values()), {k: v["status"] for k, v in ours.items()}
     assert data["targets"] and all("met" in t for t in data["targets"])
+    assert set(build["ours"]["stages"]) >= {"read", "validate", "load", "full-text search"}
+    assert sum(build["ours"]["stages"].values()) <= build["ours"]["seconds"]
     text = report.read_text(encoding="utf-8")
-    assert "## Build" in text and "## Serving" in text and "## Targets" in text
+    assert "## Build" in text and "## Serving" in text and "## Targets" in text and "seconds per stage" in text
+    again = tmp_path / "again.md"
+    subprocess.run([sys.executable, "-m", "bench.run", "--report-only", "--results", str(results), "--report", str(again)],
+                   cwd=ROOT, check=True, timeout=120)
+    assert again.read_text(encoding="utf-8") == text
