@@ -10,6 +10,7 @@ place only when every stage succeeded, so a failed build leaves the previous dat
 import argparse
 import json
 import os
+import resource
 import sqlite3
 import sys
 import tempfile
@@ -85,27 +86,43 @@ def check(pkg: dict, data_dir: Path, seeds_dir: Path, conn, progress: Progress |
     return staged
 
 
-def write_database(pkg: dict, data_dir: Path, seeds_dir: Path, out: Path, progress: Progress) -> None:
+def write_database(pkg: dict, data_dir: Path, seeds_dir: Path, out: Path, progress: Progress,
+                   dist_dir: Path | None = None) -> publish.DistExport | None:
+    """Build `out`; with dist_dir, also the data package, written by a second process once the tables are
+    loaded (returned, still to be put in place: only after the database is)."""
     out.parent.mkdir(parents=True, exist_ok=True)  # a first build into a new folder, as for build/ and dist/
     tmp = temp_file(out.parent, out.name, ".tmp")
     os.chmod(tmp, 0o644)  # mkstemp makes it private; the published file is world-readable
+    export = None
     try:
         with build_connection(tmp) as conn:
             staged = check(pkg, data_dir, seeds_dir, conn, progress)
             with progress.stage("load"):
                 load_all(conn, pkg, staged)
             conn.execute("DETACH DATABASE stage")
+            if dist_dir:
+                conn.execute("PRAGMA main.journal_mode = WAL")  # the export reads the loaded tables while the build writes
+                export = publish.DistExport(tmp, data_dir / "datapackage.json", dist_dir)
             with progress.stage("derived tables"):
                 views.create_views(conn)
             with progress.stage("coverage"):
                 coverage.write_coverage(conn)
             with progress.stage("full-text search"):
                 search.enable_search(conn, pkg)
+            if export:
+                with progress.stage("data package (dist/), what is left of it"):
+                    export.wait()
+                progress.peaks["data package export"] = export.peak_rss_mb
+                conn.execute("PRAGMA main.journal_mode = DELETE")  # one self-contained file again
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())  # written without waiting for the disk: on it before it is published
         os.replace(tmp, out)
+        return export
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        if export:
+            export.discard()
+        for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+            leftover.unlink(missing_ok=True)
         raise
 
 
@@ -113,18 +130,18 @@ def build(data_dir: Path, seeds_dir: Path, out: Path, metadata_yaml: Path | None
           build_dir: Path | None = None, dist_dir: Path | None = None, progress: Progress | None = None) -> None:
     progress = progress or Progress(enabled=False)
     pkg = read.read_package(data_dir / "datapackage.json")  # BuildFailed, not a traceback, on a JSON typo
-    write_database(pkg, data_dir, seeds_dir, out, progress)
-    if metadata_yaml and build_dir:
-        with progress.stage("metadata and inspect file"):
-            (inspected,) = publish.write_inspect(out, build_dir / "inspect.json").values()
-            publish.write_metadata(metadata_yaml, pkg, build_dir / "metadata.json", publish.dataset_version(pkg, inspected["hash"]))
-    if dist_dir:
-        with progress.stage("data package (dist/)"):
-            conn = sqlite3.connect(f"file:{out}?mode=ro", uri=True)
-            try:
-                publish.write_dist(conn, pkg, dist_dir)
-            finally:
-                conn.close()
+    export = write_database(pkg, data_dir, seeds_dir, out, progress, dist_dir)
+    try:
+        if metadata_yaml and build_dir:
+            with progress.stage("metadata and inspect file"):
+                (inspected,) = publish.write_inspect(out, build_dir / "inspect.json").values()
+                publish.write_metadata(metadata_yaml, pkg, build_dir / "metadata.json", publish.dataset_version(pkg, inspected["hash"]))
+    except BaseException:
+        if export:
+            export.discard()
+        raise
+    if export:
+        export.publish()
 
 
 def check_only(data_dir: Path, seeds_dir: Path, progress: Progress) -> None:
@@ -142,7 +159,7 @@ def main(argv=None) -> int:
     parser.add_argument("--build-dir", type=Path, default=ROOT / "build")
     parser.add_argument("--dist", type=Path, default=ROOT / "dist")
     parser.add_argument("--check-only", action="store_true", help="validate and locate, write nothing")
-    parser.add_argument("--timings", type=Path, help="write each stage's seconds to this JSON file")
+    parser.add_argument("--timings", type=Path, help="write each stage's seconds and the peak memory of each process to this JSON file")
     args = parser.parse_args(argv)
     progress = Progress()
     try:
@@ -154,7 +171,10 @@ def main(argv=None) -> int:
         print(e.report(), file=sys.stderr)
         return 1
     if args.timings:
-        args.timings.write_text(json.dumps({k: round(v, 3) for k, v in progress.timings.items()}, indent=2) + "\n")
+        peaks = {"build": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                 "data package export": progress.peaks.get("data package export", 0)}
+        args.timings.write_text(json.dumps({"stages": {k: round(v, 3) for k, v in progress.timings.items()},
+                                            "peak_rss_mb": peaks}, indent=2) + "\n")
     print(f"built {args.out}" if not args.check_only else "data/ is valid", file=sys.stderr)
     return 0
 

@@ -14,6 +14,7 @@ class Progress:
             enabled = self.stream.isatty() and not os.environ.get("CI")
         self.enabled = enabled
         self.timings = {}  # stage → seconds, kept whether shown or not (bench/run.py reports them)
+        self.peaks = {}  # helper process → its peak RSS in MB
 
     def say(self, text: str, end: str = "\n") -> None:
         if self.enabled:

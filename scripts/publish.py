@@ -10,6 +10,9 @@ import csv
 import json
 import os
 import shutil
+import sqlite3
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -61,23 +64,51 @@ def export_csv(conn, res: dict, path: Path) -> None:
         writer.writerows(conn.execute(f'SELECT {cols} FROM "{res["name"]}" ORDER BY "{primary_key(res)}"'))
 
 
-def write_dist(conn, pkg: dict, dist: Path) -> None:
-    """Replace dist/ as a whole: never a mix of old and new files."""
-    dist = Path(dist)
-    staging = Path(tempfile.mkdtemp(dir=dist.parent, prefix=".dist."))
-    os.chmod(staging, 0o755)
+def export_dist(db: str, pkg: dict, folder: str) -> None:
+    """Every table of the package as CSV, with the package itself, into folder (an empty directory)."""
+    conn = sqlite3.connect(db)  # only read; the build may still be writing other tables (WAL)
     try:
         for res in pkg["resources"]:
-            export_csv(conn, res, staging / res["path"])
-        write_json_atomic(staging / "datapackage.json", published_package(pkg))
-        old = dist.with_name(f".{dist.name}.old")
-        if dist.exists():
-            os.replace(dist, old)
-        os.replace(staging, dist)
+            export_csv(conn, res, Path(folder) / res["path"])
+    finally:
+        conn.close()
+    write_json_atomic(Path(folder) / "datapackage.json", published_package(pkg))
+
+
+class DistExport:
+    """export_dist in a process of its own (`python -m scripts.publish`), into a hidden folder beside dist/,
+    so that the data package is written on the second core while the build goes on; put in place by
+    publish(), or thrown away by discard()."""
+
+    def __init__(self, db: Path, package_json: Path, dist: Path):
+        self.dist = Path(dist)
+        self.dist.parent.mkdir(parents=True, exist_ok=True)
+        self.folder = Path(tempfile.mkdtemp(dir=self.dist.parent, prefix=f".{self.dist.name}."))
+        os.chmod(self.folder, 0o755)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "scripts.publish", str(Path(db).resolve()), str(Path(package_json).resolve()), str(self.folder.resolve())],
+            cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.peak_rss_mb = None  # the process's own high-water mark, reported by it when done
+
+    def wait(self) -> None:
+        out, err = self.process.communicate()
+        if self.process.returncode != 0:
+            raise RuntimeError(f"writing the data package failed ({self.process.returncode}): {err.decode()[-2000:]}")
+        self.peak_rss_mb = json.loads(out)["peak_rss_mb"]
+
+    def publish(self) -> None:
+        """Replace dist/ as a whole: never a mix of old and new files."""
+        old = self.dist.with_name(f".{self.dist.name}.old")
+        if self.dist.exists():
+            os.replace(self.dist, old)
+        os.replace(self.folder, self.dist)
         shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+
+    def discard(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+        self.process.communicate()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def dataset_version(pkg: dict, sha256: str) -> str:
@@ -98,3 +129,11 @@ def write_metadata(site_yaml: Path, pkg: dict, out: Path, version: str | None = 
     with open(site_yaml, encoding="utf-8") as f:
         site = yaml.safe_load(f)
     write_json_atomic(out, merged_metadata(site, pkg, version))
+
+
+if __name__ == "__main__":  # DistExport's process: python -m scripts.publish DB PACKAGE_JSON FOLDER
+    db, package_json, folder = sys.argv[1:]
+    export_dist(db, json.loads(Path(package_json).read_text(encoding="utf-8")), folder)
+    # VmHWM, not getrusage: Linux carries the forking parent's high-water mark across exec into ru_maxrss.
+    hwm = next(line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("VmHWM:"))
+    print(json.dumps({"peak_rss_mb": round(int(hwm.split()[1]) / 1024, 1)}))

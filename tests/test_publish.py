@@ -6,6 +6,8 @@ from frictionless import Package
 from scripts.publish import merged_metadata
 from scripts.schema import all_fields, resources
 
+from .conftest import DATA
+
 
 def test_every_column_description_comes_from_the_schema(pkg, built):
     meta = json.loads(built["metadata"].read_text(encoding="utf-8"))
@@ -29,3 +31,20 @@ def test_exported_package_validates_and_matches_the_database(built, conn):
     for res in Package(str(built["dist"] / "datapackage.json")).resources:
         count = conn.execute(f"SELECT count(*) FROM {res.name}").fetchone()[0]
         assert len(res.read_rows()) == count
+
+
+def test_data_package_export_runs_aside_and_replaces_dist_whole_or_not_at_all(pkg, built, tmp_path):
+    from scripts.publish import DistExport
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    (dist / "old.csv").write_text("stale")
+    export = DistExport(built["db"], DATA / "datapackage.json", dist)
+    export.discard()
+    assert not export.folder.exists() and [p.name for p in tmp_path.iterdir()] == ["dist"]
+    assert (dist / "old.csv").read_text() == "stale"
+    export = DistExport(built["db"], DATA / "datapackage.json", dist)
+    export.wait()
+    export.publish()
+    assert sorted(p.name for p in dist.iterdir()) == sorted(p.name for p in built["dist"].iterdir())
+    assert all((dist / p.name).read_bytes() == p.read_bytes() for p in built["dist"].iterdir())
+    assert [p.name for p in tmp_path.iterdir()] == ["dist"]
