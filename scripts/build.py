@@ -60,7 +60,7 @@ def check(pkg: dict, data_dir: Path, seeds_dir: Path, conn, progress: Progress |
     problems, staged = [], {}
     bad = {res["name"]: set() for res in pkg["resources"]}  # staging rowids of rows with a problem
     documents = next(res for res in pkg["resources"] if res["name"] == "documents")
-    with progress.stage("read"):
+    with progress.stage("read", show=False):  # each table's row count and rate are shown instead
         staged["documents"] = read.stage_resource(conn, data_dir, documents, problems, [validate.suspects], progress)
     with progress.stage("seeds"):
         validate.validate_table(conn, staged["documents"], problems, bad["documents"])
@@ -71,7 +71,7 @@ def check(pkg: dict, data_dir: Path, seeds_dir: Path, conn, progress: Progress |
             transforms = [validate.suspects]
             if any(where == "document" for _, where in verbatim_fields(res)):
                 transforms.append(locate.offsets(text_of))
-            with progress.stage("read"):
+            with progress.stage("read", show=False):
                 staged[res["name"]] = read.stage_resource(conn, data_dir, res, problems, transforms, progress)
     with progress.stage("validate"):
         for name, source in staged.items():

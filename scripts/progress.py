@@ -35,10 +35,13 @@ class Progress:
         self.say(f"{label}: {n:,} rows in {seconds:.1f} s ({n / seconds if seconds else 0:,.0f} rows/s)")
 
     @contextmanager
-    def stage(self, label: str):
+    def stage(self, label: str, show: bool = True):
+        """Time a stage (adding up repeats of one label); show: say when it starts and how long it took."""
         began = time.perf_counter()
-        self.say(f"{label} …", end="")
+        if show:
+            self.say(f"{label} …", end="")
         yield
         seconds = time.perf_counter() - began
         self.timings[label] = self.timings.get(label, 0) + seconds
-        self.say(f"{label}: {seconds:.1f} s")
+        if show:
+            self.say(f"{label}: {seconds:.1f} s")
