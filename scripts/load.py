@@ -8,6 +8,7 @@ from .schema import (all_fields, constraints, derived_fields, facet_fields, fiel
 
 # Build-added columns, from the staging row `s` and its seed's text `t` (documents only).
 DERIVED_SQL = {"char_start": "s._char_start", "char_end": "s._char_end", "text": "t.text", "char_count": "length(t.text)"}
+FROM_TEXT = {"text", "char_count"}
 
 
 def column_sql(field: dict, res: dict) -> str:
@@ -52,7 +53,7 @@ def copy_sql(res: dict, in_key_order: bool) -> str:
     name = res["name"]
     columns = [typed_sql(f) for f in fields(res)] + [DERIVED_SQL[f["name"]] for f in derived_fields(res)]
     texts = f" JOIN {TEXTS} t ON t.id = s.{quote_identifier(primary_key(res))}" if any(
-        "t." in DERIVED_SQL[f["name"]] for f in derived_fields(res)) else ""
+        f["name"] in FROM_TEXT for f in derived_fields(res)) else ""
     # Sorted by primary key so that the same rows give the same file, whatever their CSV order.
     order = "" if in_key_order else f" ORDER BY s.{quote_identifier(primary_key(res))}"
     return f'INSERT INTO main.{quote_identifier(name)} SELECT {", ".join(columns)} FROM stage.{quote_identifier(name)} s{texts}{order}'
@@ -66,7 +67,7 @@ def insert_rows(conn: sqlite3.Connection, res: dict, rows: list) -> None:
     conn.executemany(sql, ([row.get(n) for n in names] for _, row in rows))
 
 
-def load_all(conn: sqlite3.Connection, pkg: dict, staged: dict, progress=None) -> None:
+def load_all(conn: sqlite3.Connection, pkg: dict, staged: dict) -> None:
     """staged: read.Staged per table, validated (the build stops before this when any problem was found)."""
     for res in load_order(pkg):
         source = staged[res["name"]]

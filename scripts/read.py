@@ -41,7 +41,7 @@ class Staged:
 
     @property
     def table(self) -> str:
-        return f'stage."{self.name}"'
+        return f"stage.{quote_identifier(self.name)}"
 
     def column_number(self, name: str) -> int:
         return self.columns.index(name) + 1 if name in self.columns else 0
@@ -132,7 +132,7 @@ def scan_bytes(path: Path) -> ByteScan:
     return scan
 
 
-def csv_rows(lines, source: Staged, problems: list, text_of=None):
+def csv_rows(lines, source: Staged, problems: list, text_of):
     """(line, cells) for each data row of a CSV given as an iterable of lines; problems appended.
 
     text_of(): the whole file's text, asked for only to locate an unparseable row's open quote.
@@ -145,7 +145,7 @@ def csv_rows(lines, source: Staged, problems: list, text_of=None):
     except StopIteration:
         header = None
     except csv.Error as e:
-        problems.append(Problem(path, 1, unclosed_quote_cell(text_of() if text_of else ""), "",
+        problems.append(Problem(path, 1, unclosed_quote_cell(text_of()), "",
                                 f"the header cannot be parsed ({e})", "fix the quoting of the header line"))
         source.complete = False
         return
@@ -178,7 +178,7 @@ def csv_rows(lines, source: Staged, problems: list, text_of=None):
         except StopIteration:
             break
         except csv.Error as e:
-            text = text_of() if text_of else ""
+            text = text_of()
             column = unclosed_quote_cell(text[_line_offset(text, start):]) if text else 0
             problems.append(Problem(path, start, column, header[column - 1] if column else "", f"the row cannot be parsed ({e})",
                                     "close the quoted cell: a quote inside a cell is written twice (\"\")"))

@@ -235,7 +235,7 @@ def check_primary_key(conn, source, problems: list, bad: set) -> None:
 
     The staging index on the key made here also serves the foreign-key checks into this table."""
     pk = quote_identifier(primary_key(source.resource))
-    conn.execute(f'CREATE INDEX stage."key_{source.name}" ON "{source.name}"({pk}, _line)')
+    conn.execute(f"CREATE INDEX stage.{quote_identifier('key_' + source.name)} ON {quote_identifier(source.name)}({pk}, _line)")
     sql = (f"SELECT rowid, _line, {pk} FROM {source.table} WHERE {pk} IN "
            f"(SELECT {pk} FROM {source.table} GROUP BY {pk} HAVING count(*) > 1) ORDER BY {pk}, _line")
     first = {}
