@@ -23,7 +23,8 @@ build: $(DB)
 $(DB): $(VENV)/.installed $(INPUTS)
 	$(PY) -m scripts.build
 
-# Datasette's flags come from scripts/serve.py (settings.json, plugins/, templates/, static/).
+# Datasette's flags come from scripts/serve.py (settings.json, plugins/, templates/, static/); one worker
+# process per core, WORKERS=N to choose.
 serve: build
 	$(PY) -m scripts.serve --port $(PORT)
 

@@ -1,4 +1,4 @@
-"""Public-site hardening: bounded SQLite, security headers, robots rules.
+"""Public-site hardening: bounded SQLite, security headers, no caching of failures, robots rules.
 
 Journalists keep arbitrary read-only SQL; these limits bound what one query can cost.
 """
@@ -65,6 +65,15 @@ def with_security_headers(headers):
     return [(k, v) for k, v in headers if k.lower() not in names] + SECURITY_HEADERS
 
 
+def cacheable_only_if_ok(status: int, headers):
+    """Only a successful response may be cached. datasette-hashed-urls (in the deploy images) marks every
+    response under the hashed database URL `max-age=31536000, public`, errors included: a CDN would then
+    serve a momentary 500, or a 404 from before a fix, for a year. Every other response is no-store."""
+    if 200 <= status < 300:
+        return headers
+    return [(k, v) for k, v in headers if k.lower() != b"cache-control"] + [(b"cache-control", b"no-store")]
+
+
 def is_traversal(scope) -> bool:
     """True for a path with a '..' segment, however it was encoded."""
     raw = scope.get("raw_path") or scope["path"].encode()
@@ -73,12 +82,14 @@ def is_traversal(scope) -> bool:
 
 
 async def refuse(send, status: int, message: bytes):
-    await send({"type": "http.response.start", "status": status,
-                "headers": with_security_headers([(b"content-type", b"text/plain; charset=utf-8")])})
+    await send({"type": "http.response.start", "status": status, "headers": cacheable_only_if_ok(
+        status, with_security_headers([(b"content-type", b"text/plain; charset=utf-8")]))})
     await send({"type": "http.response.body", "body": message})
 
 
-@hookimpl
+# trylast: the outermost wrapper, so that the headers it sets are final whatever other plugins
+# (datasette-hashed-urls) set inside it.
+@hookimpl(trylast=True)
 def asgi_wrapper(datasette):
     def wrap(app):
         async def add_headers(scope, receive, send):
@@ -90,7 +101,8 @@ def asgi_wrapper(datasette):
 
             async def send_with_headers(event):
                 if event["type"] == "http.response.start":
-                    event = dict(event, headers=with_security_headers(event.get("headers", [])))
+                    headers = with_security_headers([tuple(h) for h in event.get("headers", [])])
+                    event = dict(event, headers=cacheable_only_if_ok(event["status"], headers))
                 await send(event)
 
             await app(scope, receive, send_with_headers)

@@ -4,8 +4,9 @@
 
 deploy/cloudrun/ and deploy/fly/ are each one Docker build context: nk_russia.db byte for byte,
 metadata.json and inspect.json from build/, settings.json, plugins/, templates/, static/, a
-requirements.txt of exact pins and a Dockerfile whose CMD is scripts/serve.py's serve_args on 0.0.0.0
-and the platform's port. Nothing here deploys: see README.md, "Deploying".
+requirements.txt of exact pins, scripts/serve.py itself, and a Dockerfile whose CMD is `python -m scripts.serve`
+on 0.0.0.0 and the platform's port: the same worker processes (one per core the container may use, WORKERS
+to override), flags and settings as `make serve`. Nothing here deploys: see README.md, "Deploying".
 
 Datasette's own packaging code lays the directories out: datasette.utils.temporary_docker_directory
 (the code behind `datasette package` and `datasette publish cloudrun`) for Cloud Run, and
@@ -27,7 +28,7 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from .serve import ROOT, datasette_command, serve_args, settings
+from .serve import ROOT, datasette_command
 
 DB_NAME = "nk_russia.db"  # plugins/nk_site.py addresses the database by this name
 TARGETS = {"cloudrun": "$PORT", "fly": 8080}  # directory → the port Datasette listens on in it
@@ -108,10 +109,14 @@ def requirements_txt(image: list[tuple[str, str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def container_args(port: int | str, site_settings: dict) -> list[str]:
-    """serve_args for the image: the build context's own copies, by paths relative to WORKDIR."""
-    here = Path(".")
-    return serve_args(Path(DB_NAME), here, port, root=here, host="0.0.0.0", site_settings=site_settings)
+# scripts/serve.py runs the site in the image too: the one place its flags and workers come from.
+SERVE_FILES = ("scripts/__init__.py", "scripts/serve.py")
+
+
+def container_command(port: int | str) -> list[str]:
+    """scripts.serve for the image: the build context's own copies, by paths relative to WORKDIR."""
+    return ["python", "-m", "scripts.serve", "--root", ".", "--db", DB_NAME, "--build-dir", ".",
+            "--host", "0.0.0.0", "--port", str(port)]
 
 
 def cmd_instruction(argv: list[str]) -> str:
@@ -121,7 +126,7 @@ def cmd_instruction(argv: list[str]) -> str:
     return "CMD exec " + " ".join('"$PORT"' if a == "$PORT" else shlex.quote(a) for a in argv)
 
 
-def dockerfile(port: int | str, site_settings: dict) -> str:
+def dockerfile(port: int | str) -> str:
     listen = (["# Cloud Run sets PORT (8080 unless the service says otherwise); 8080 for a local `docker run`.",
                "ENV PORT=8080"] if port == "$PORT" else [])
     return "\n".join([
@@ -134,16 +139,19 @@ def dockerfile(port: int | str, site_settings: dict) -> str:
         "# build if any of them lacks a dependency.",
         "RUN pip install --no-cache-dir --no-deps -r requirements.txt && pip check",
         "RUN useradd --system --no-create-home datasette",
-        "# nk_russia.db, metadata.json, inspect.json (from `make build`), settings.json, plugins/, templates/, static/",
+        "# nk_russia.db, metadata.json, inspect.json (from `make build`), settings.json, plugins/, templates/,",
+        "# static/ and scripts/serve.py",
         "COPY . ./",
         "USER datasette",
         "# CDN caching: datasette-hashed-urls (requirements.txt) moves the immutable database to",
         "# /nk_russia-<hash>/... and sends `Cache-Control: max-age=31536000, public` there; new data, new URLs.",
+        "# Only successful responses keep it: plugins/nk_hardening.py marks every other one no-store.",
         *listen,
         "EXPOSE 8080",
-        "# scripts/serve.py's flags, the settings of settings.json included, on 0.0.0.0. No DATASETTE_SECRET:",
-        "# the site signs nothing that must outlive an instance.",
-        cmd_instruction(["datasette", *container_args(port, site_settings)]),
+        "# scripts/serve.py's flags, the settings of settings.json included, on 0.0.0.0; one worker process per",
+        "# CPU the container may use (set WORKERS to override). No DATASETTE_SECRET: the site signs nothing",
+        "# that must outlive an instance.",
+        cmd_instruction(container_command(port)),
     ]) + "\n"
 
 
@@ -182,13 +190,15 @@ def lay_out_fly(db: Path, metadata: Path, target: Path, app: str, root: Path = R
         raise RuntimeError(f"datasette publish fly --generate-dir failed:\n{result.stdout}{result.stderr}")
 
 
-def finish(target: Path, port: int | str, build_dir: Path, requirements: str, site_settings: dict,
-           root: Path = ROOT) -> None:
-    (target / "Dockerfile").write_text(dockerfile(port, site_settings), encoding="utf-8")
+def finish(target: Path, port: int | str, build_dir: Path, requirements: str, root: Path = ROOT) -> None:
+    (target / "Dockerfile").write_text(dockerfile(port), encoding="utf-8")
     (target / "requirements.txt").write_text(requirements, encoding="utf-8")
     for name in ("metadata.json", "inspect.json"):
         shutil.copyfile(build_dir / name, target / name)
     shutil.copyfile(root / "settings.json", target / "settings.json")
+    for name in SERVE_FILES:
+        (target / name).parent.mkdir(exist_ok=True)
+        shutil.copyfile(root / name, target / name)
     for cache in [p for p in target.rglob("__pycache__") if p.is_dir()]:
         shutil.rmtree(cache)
 
@@ -200,7 +210,6 @@ def generate(out: Path, db: Path, build_dir: Path, fly_app: str = FLY_APP, root:
     for needed in (db, build_dir / "metadata.json", build_dir / "inspect.json"):
         if not needed.is_file():
             raise FileNotFoundError(f"{needed} is missing: run `make build`")
-    site_settings = settings(root)
     requirements = requirements_txt(image_pins((root / "requirements.txt").read_text(encoding="utf-8"),
                                                installed_requires, installed_plugin_dists()))
     out.mkdir(parents=True, exist_ok=True)
@@ -210,7 +219,7 @@ def generate(out: Path, db: Path, build_dir: Path, fly_app: str = FLY_APP, root:
         lay_out_cloudrun(db, build_dir / "metadata.json", staged / "cloudrun", root)
         lay_out_fly(db, build_dir / "metadata.json", staged / "fly", fly_app, root)
         for name, port in TARGETS.items():
-            finish(staged / name, port, build_dir, requirements, site_settings, root)
+            finish(staged / name, port, build_dir, requirements, root)
         for name in TARGETS:  # replaced only once both were written
             shutil.rmtree(out / name, ignore_errors=True)
             (staged / name).rename(out / name)

@@ -1,9 +1,12 @@
-"""Serve the built database with Datasette, configured from the repository's files.
+"""Serve the built database with Datasette, configured from the repository's files, on every core.
 
 The one place that turns settings.json, metadata, plugins/, templates/ and static/ into Datasette's
-command line; `make serve` and the tests that start a real server both use it.
+command line, and runs the site as several worker processes (uvicorn's supervisor, one Datasette per
+worker, all listening on one socket): one Python process renders pages on one core only, and while it
+renders, queries waiting for the GIL count against the SQL time limit. `make serve`, the deploy images,
+the load test, the benchmarks and the tests that start a real server all use it.
 
-    python -m scripts.serve [--port 8001]
+    python -m scripts.serve [--port 8001] [--workers N]      (WORKERS=N; default: the usable cores)
 """
 import argparse
 import json
@@ -16,6 +19,8 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The worker processes build their Datasette from these arguments (JSON), set by run() before they start.
+ARGS_ENV = "NK_DATASETTE_ARGS"
 
 
 def settings(root: Path = ROOT) -> dict:
@@ -37,8 +42,72 @@ def serve_args(db: Path, build_dir: Path, port: int | str | None, root: Path = R
     return args
 
 
-def datasette_command() -> str:
-    return str(Path(sys.executable).parent / "datasette")
+def cpu_quota(cpu_max: str) -> int | None:
+    """Whole CPUs allowed by a cgroup v2 cpu.max line ("max 100000" or "200000 100000"), None if unlimited."""
+    fields = cpu_max.split()
+    if not fields or fields[0] == "max":
+        return None
+    period = int(fields[1]) if len(fields) > 1 else 100_000
+    return max(1, int(fields[0]) // period)
+
+
+def usable_cores() -> int:
+    """Cores this process may run on, capped by a container's CPU quota (a Cloud Run or Fly machine
+    reports the host's cores but is allowed fewer)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        quota = cpu_quota(Path("/sys/fs/cgroup/cpu.max").read_text())
+    except (OSError, ValueError):
+        quota = None
+    return max(1, min(cores, quota or cores))
+
+
+def default_workers(environ=os.environ) -> int:
+    """WORKERS from the environment if set, else one worker per usable core."""
+    value = environ.get("WORKERS", "").strip()
+    if value:
+        if not value.isdigit() or int(value) < 1:
+            raise ValueError(f"WORKERS must be a whole number of processes, 1 or more, not {value!r}")
+        return int(value)
+    return usable_cores()
+
+
+def datasette_from_args(args: list[str]):
+    """The Datasette instance `datasette <args>` would serve, built by Datasette's own command-line code."""
+    from datasette.cli import serve
+    context = serve.make_context("datasette", list(args[1:] if args[:1] == ["serve"] else args))
+    context.params["return_instance"] = True
+    with context:
+        return serve.invoke(context)
+
+
+def create_app():
+    """uvicorn's application factory, called once in each worker process."""
+    return datasette_from_args(json.loads(os.environ[ARGS_ENV])).app()
+
+
+def split_host_port(args: list[str]) -> tuple[list[str], str, int]:
+    """serve_args without --host/--port, and those two (uvicorn binds the socket, not Datasette)."""
+    rest, found, i = [], {"--host": "127.0.0.1", "--port": "8001"}, 0
+    while i < len(args):
+        if args[i] in found:
+            found[args[i]] = args[i + 1]
+            i += 2
+        else:
+            rest.append(args[i])
+            i += 1
+    return rest, found["--host"], int(found["--port"])
+
+
+def run(args: list[str], workers: int) -> None:
+    """Serve serve_args' site with `workers` processes, in the foreground."""
+    import uvicorn
+    datasette_args, host, port = split_host_port(args)
+    datasette_from_args(datasette_args)  # a wrong flag or a missing file fails here, once, not in every worker
+    os.environ[ARGS_ENV] = json.dumps(datasette_args)
+    # lifespan "on" and no reload, as `datasette serve` runs uvicorn.
+    uvicorn.run("scripts.serve:create_app", factory=True, host=host, port=port, workers=workers,
+                lifespan="on", log_level="info")
 
 
 def free_port() -> int:
@@ -47,8 +116,26 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def datasette_command() -> str:
+    return str(Path(sys.executable).parent / "datasette")
+
+
+def wait_until_up(proc: subprocess.Popen, base: str, wait_seconds: float, what: str) -> None:
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            urllib.request.urlopen(base + "/-/versions.json", timeout=2)
+            return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"{what} did not start") from None
+            time.sleep(0.2)
+
+
 def start(args: list[str], log=subprocess.DEVNULL, wait_seconds: float = 60) -> tuple[subprocess.Popen, str]:
-    """Start `datasette` with args on a free loopback port; return the process and its base URL once it answers.
+    """Start plain `datasette <args>` (one process, as a stock user runs it) on a free loopback port;
+    return the process and its base URL once it answers.
 
     log is where the server's output goes: a file or DEVNULL, never an unread pipe (a full pipe blocks the server).
     """
@@ -56,36 +143,62 @@ def start(args: list[str], log=subprocess.DEVNULL, wait_seconds: float = 60) -> 
     proc = subprocess.Popen([datasette_command(), *args, "--host", "127.0.0.1", "--port", str(port)],
                             stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + wait_seconds
-    while True:
+    wait_until_up(proc, base, wait_seconds, f"datasette {' '.join(args[:2])}")
+    return proc, base
+
+
+def start_site(db: Path, build_dir: Path, log=subprocess.DEVNULL, workers: int | None = None,
+               wait_seconds: float = 120) -> tuple[subprocess.Popen, str]:
+    """Our site, exactly as `make serve` runs it (workers from WORKERS or the cores), on a free port."""
+    port = free_port()
+    command = [sys.executable, "-m", "scripts.serve", "--db", str(db), "--build-dir", str(build_dir), "--port", str(port)]
+    if workers:
+        command += ["--workers", str(workers)]
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    wait_until_up(proc, base, wait_seconds, "scripts.serve")
+    return proc, base
+
+
+def process_tree(pid: int) -> list[int]:
+    """pid and its descendants (the supervisor and its workers), from /proc."""
+    found, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        found.append(current)
         try:
-            urllib.request.urlopen(base + "/-/versions.json", timeout=2)
-            return proc, base
+            for task in Path(f"/proc/{current}/task").iterdir():
+                queue += [int(c) for c in (task / "children").read_text().split()]
         except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError(f"datasette did not start: {args[:3]}") from None
-            time.sleep(0.2)
-
-
-def start_site(db: Path, build_dir: Path, log=subprocess.DEVNULL) -> tuple[subprocess.Popen, str]:
-    """Our site, exactly as `make serve` runs it, on a free port."""
-    return start(serve_args(db, build_dir, None), log)
+            pass
+    return found
 
 
 def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    proc.wait(timeout=20)
+    proc.terminate()  # uvicorn's supervisor stops its workers before it exits
+    proc.wait(timeout=30)
+
+
+def parse(argv=None) -> tuple[list[str], int]:
+    """Datasette's arguments and the number of workers, from scripts.serve's command line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", default=os.environ.get("PORT", "8001"))
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--db", type=Path, default=ROOT / "nk_russia.db")
+    parser.add_argument("--build-dir", type=Path, default=ROOT / "build")
+    parser.add_argument("--root", type=Path, default=ROOT, help="where settings.json, plugins/, templates/ and static/ are")
+    parser.add_argument("--workers", type=int, help="worker processes (default: WORKERS, else one per usable core)")
+    args = parser.parse_args(argv)
+    try:
+        workers = args.workers or default_workers()
+    except ValueError as e:
+        parser.error(str(e))
+    return serve_args(args.db, args.build_dir, args.port, root=args.root, host=args.host), workers
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8001)))
-    parser.add_argument("--db", type=Path, default=ROOT / "nk_russia.db")
-    parser.add_argument("--build-dir", type=Path, default=ROOT / "build")
-    args = parser.parse_args(argv)
-    command = datasette_command()
-    os.execv(command, [command, *serve_args(args.db, args.build_dir, args.port)])
+    run(*parse(argv))
+    return 0
 
 
 if __name__ == "__main__":

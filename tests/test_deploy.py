@@ -13,7 +13,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from scripts import deploy
-from scripts.serve import serve_args
+from scripts import serve
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = ("cloudrun", "fly")
@@ -44,7 +44,7 @@ def cmd_args(dockerfile: str) -> list[str]:
     if rest.startswith("["):
         return json.loads(rest)
     argv = shlex.split(rest)
-    assert argv[0] == "exec"  # the shell hands PID 1 to datasette
+    assert argv[0] == "exec"  # the shell hands PID 1 to scripts.serve
     return argv[1:]
 
 
@@ -128,8 +128,9 @@ def test_every_plugin_the_site_uses_is_in_the_images(generated):
                     assert {canonicalize_name(d) for d in owners[top]} & set(image), (source.name, module)
 
 
-def test_cmd_is_serve_args_on_all_interfaces(generated, built):
-    local = serve_args(built["db"], built["dir"] / "build", 8001)
+def test_cmd_is_scripts_serve_on_all_interfaces(generated, built):
+    """The image runs scripts/serve.py (its own copy) and so gets make serve's Datasette arguments and workers."""
+    local, _ = serve.parse(["--db", str(built["db"]), "--build-dir", str(built["dir"] / "build"), "--port", "8001"])
     in_image = {str(built["db"]): "nk_russia.db",
                 str(built["dir"] / "build" / "inspect.json"): "inspect.json",
                 str(built["dir"] / "build" / "metadata.json"): "metadata.json",
@@ -139,19 +140,22 @@ def test_cmd_is_serve_args_on_all_interfaces(generated, built):
     for target, port in (("cloudrun", "$PORT"), ("fly", "8080")):
         d = generated / target
         argv = cmd_args((d / "Dockerfile").read_text())
-        assert argv[0] == "datasette"
-        assert without_host_and_port(argv[1:]) == expected
+        assert argv[:3] == ["python", "-m", "scripts.serve"]
+        assert (d / "scripts" / "serve.py").read_bytes() == (ROOT / "scripts" / "serve.py").read_bytes()
+        in_container, workers = serve.parse(argv[3:])
+        assert workers >= 1 and "--workers" not in argv  # one per CPU the container may use, or WORKERS
+        assert without_host_and_port(in_container) == expected
         assert option(argv, "--host") == "0.0.0.0" and option(argv, "--port") == port
         for flag in ("--immutable", "--inspect-file", "--metadata", "--template-dir", "--plugins-dir"):
-            assert (d / option(argv, flag)).exists(), (target, flag)
-        assert (d / option(argv, "--static").split(":", 1)[1]).is_dir()
+            assert (d / option(in_container, flag)).exists(), (target, flag)
+        assert (d / option(in_container, "--static").split(":", 1)[1]).is_dir()
     assert option(local, "--host") == "127.0.0.1"  # make serve stays local
 
 
 def test_cloud_run_listens_on_port_and_fly_on_its_internal_port(generated):
     cloudrun = (generated / "cloudrun" / "Dockerfile").read_text()
     assert "ENV PORT=8080" in cloudrun and "EXPOSE 8080" in cloudrun
-    assert ' --port "$PORT" ' in cloudrun  # expanded by the shell, not passed as the text $PORT
+    assert ' --port "$PORT"' in cloudrun  # expanded by the shell, not passed as the text $PORT
     fly = tomllib.loads((generated / "fly" / "fly.toml").read_text())
     assert fly["app"] == deploy.FLY_APP
     [service] = fly["services"]

@@ -27,8 +27,13 @@ def sql(base: str, query: str):
 
 
 def rss_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+    """Resident memory of the server: its supervisor and every worker process."""
+    from scripts.serve import process_tree
+    total = 0
+    for member in process_tree(pid):
+        with open(f"/proc/{member}/status") as f:
+            total += next((int(line.split()[1]) for line in f if line.startswith("VmRSS:")), 0)
+    return total
 
 
 def test_oversized_blob_is_refused_fast_with_bounded_memory(live_server):
@@ -144,3 +149,47 @@ def test_payload_does_not_run_in_chromium(payload_server):
             page.wait_for_timeout(300)
         browser.close()
     assert dialogs == []
+
+
+# ---- only successful responses may be cached for long (the deploy images' CDN headers) ----
+
+class YearLongCacheOnEveryResponse:
+    """Stand-in for datasette-hashed-urls, which is installed in the deploy images only: like it, this
+    marks every response `max-age=31536000, public`, whatever its status."""
+    __name__ = "year-long-cache-stand-in"  # Datasette lists plugins by module name
+    from datasette import hookimpl
+
+    @hookimpl
+    def asgi_wrapper(self, datasette):
+        def wrap(app):
+            async def year_long(scope, receive, send):
+                async def send_cached(event):
+                    if event["type"] == "http.response.start":
+                        headers = [h for h in event.get("headers", []) if h[0].lower() != b"cache-control"]
+                        event = dict(event, headers=headers + [(b"cache-control", b"max-age=31536000, public")])
+                    await send(event)
+                await app(scope, receive, send_cached)
+            return year_long
+        return wrap
+
+
+def test_errors_are_never_cached_even_behind_hashed_urls(built):
+    import asyncio
+    from datasette.plugins import pm
+    from .conftest import site_instance
+    pm.register(YearLongCacheOnEveryResponse(), name="year-long-cache-stand-in")
+    try:
+        ds = site_instance(built)
+        loop = asyncio.new_event_loop()
+        try:
+            ok = loop.run_until_complete(ds.client.get("/nk_russia/claims"))
+            missing = loop.run_until_complete(ds.client.get("/nk_russia/claims/no-such-claim"))
+            bad_sql = loop.run_until_complete(ds.client.get("/nk_russia.json?sql=select+nonsense+from"))
+        finally:
+            loop.close()
+    finally:
+        pm.unregister(name="year-long-cache-stand-in")
+    assert ok.status_code == 200 and ok.headers["cache-control"] == "max-age=31536000, public"
+    for response in (missing, bad_sql):
+        assert response.status_code >= 400
+        assert response.headers["cache-control"] == "no-store"

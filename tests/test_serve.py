@@ -1,0 +1,58 @@
+"""scripts/serve.py: the site as several worker processes, configured from one place."""
+import concurrent.futures
+import urllib.request
+
+import pytest
+
+from scripts import serve
+
+
+@pytest.mark.parametrize("line, cpus", [("max 100000", None), ("200000 100000", 2), ("150000 100000", 1),
+                                        ("50000 100000", 1), ("400000", 4)])
+def test_cpu_quota_reads_cgroup_cpu_max(line, cpus):
+    assert serve.cpu_quota(line) == cpus
+
+
+def test_workers_default_to_the_usable_cores_and_workers_overrides():
+    assert serve.default_workers({}) == serve.usable_cores() >= 1
+    assert serve.default_workers({"WORKERS": "3"}) == 3
+    for bad in ("0", "two", "-1"):
+        with pytest.raises(ValueError, match="WORKERS"):
+            serve.default_workers({"WORKERS": bad})
+
+
+def test_command_line_gives_datasettes_arguments_and_workers(built):
+    args, workers = serve.parse(["--db", str(built["db"]), "--build-dir", str(built["dir"] / "build"),
+                                 "--port", "9999", "--workers", "2"])
+    assert workers == 2
+    assert args == serve.serve_args(built["db"], built["dir"] / "build", "9999")
+    rest, host, port = serve.split_host_port(args)
+    assert (host, port) == ("127.0.0.1", 9999) and "--port" not in rest and "--host" not in rest
+
+
+def test_workers_build_the_same_datasette_as_the_command_line(built):
+    ds = serve.datasette_from_args(serve.serve_args(built["db"], built["dir"] / "build", None))
+    assert ds.setting("sql_time_limit_ms") == serve.settings()["sql_time_limit_ms"]
+    assert ds.setting("suggest_facets") is False
+    assert "nk_russia" in ds.databases
+    assert ds.databases["nk_russia"].is_mutable is False
+
+
+def test_site_runs_as_several_workers_that_all_answer(built):
+    proc, base = serve.start_site(built["db"], built["dir"] / "build", workers=2)
+    try:
+        workers = [pid for pid in serve.process_tree(proc.pid)[1:]
+                   if "spawn_main" in open(f"/proc/{pid}/cmdline").read()]  # not multiprocessing's resource tracker
+        assert len(workers) == 2
+
+        def status(_):
+            with urllib.request.urlopen(base + "/nk_russia/claims", timeout=30) as r:
+                return r.status
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            assert set(pool.map(status, range(16))) == {200}
+    finally:
+        serve.stop(proc)
+    assert proc.returncode is not None
+    for pid in workers:  # no worker outlives the server
+        with pytest.raises(OSError):
+            open(f"/proc/{pid}/status").read()
