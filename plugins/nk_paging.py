@@ -1,0 +1,133 @@
+"""Canned query pages show one page of rows, with previous/next links; their CSV and JSON keep every row.
+
+Datasette renders every row a canned query returns (up to max_returned_rows, 1,000) as HTML, calling
+render_cell for each of its cells: most of a query page's time at scale, for rows nobody scrolls to. Here,
+for an HTML request only, the requested query's SQL — whatever it is, as written in metadata.yml — is run
+as `select * from (<its SQL>) limit PAGE_ROWS offset N`, N from ?_offset=. Nothing in a query has to know.
+Offsets rather than keys: a generic wrapper cannot know each query's sort key, and the queries that page
+read small precomputed tables or stop early in FTS5 indexes, so skipping rows costs little.
+
+The hooks learn which page is asked for from the request, which Datasette's canned_queries hook is not
+given: an ASGI wrapper keeps it in a context variable for the duration of the request.
+"""
+import contextvars
+import copy
+import urllib.parse
+
+from datasette import hookimpl
+from datasette.utils import derive_named_parameters
+
+PAGE_ROWS = 100
+MAX_OFFSET = 1_000_000  # past this a crawler, not a reader, is paging
+# The request being served (path, query arguments) and, once a query was paged, what the pager needs.
+REQUEST = contextvars.ContextVar("nk_paging_request", default=None)
+
+
+# ---- pure helpers -------------------------------------------------------------------------------
+
+def requested_offset(args: dict) -> int:
+    """?_offset= as a row offset: a whole multiple of PAGE_ROWS from 0 to MAX_OFFSET; anything else is 0."""
+    value = (args.get("_offset") or "").strip()
+    if not value.isdigit():
+        return 0
+    offset = min(int(value), MAX_OFFSET)
+    return offset - offset % PAGE_ROWS
+
+
+def paged_sql(sql: str, offset: int) -> str:
+    """One page of any SELECT: its rows, in its order, from `offset`. The new lines keep a trailing
+    `-- comment` in the SQL from swallowing the closing bracket."""
+    body = sql.strip().rstrip(";").rstrip()
+    return f"select * from (\n{body}\n) limit {PAGE_ROWS} offset {int(offset)}"
+
+
+def html_query_name(path: str, args: dict) -> str | None:
+    """The query or table name an HTML page request asks for (/db/name, no .json/.csv, no _format), else None."""
+    parts = [p for p in path.split("/") if p]
+    if len(parts) != 2 or "." in parts[1] or args.get("_format"):
+        return None
+    return urllib.parse.unquote(parts[1])
+
+
+def page_link(path: str, args: dict, offset: int) -> str:
+    kept = [(k, v) for k, v in args.items() if k != "_offset"]
+    if offset:
+        kept.append(("_offset", str(offset)))
+    return path + ("?" + urllib.parse.urlencode(kept) if kept else "")
+
+
+def pager(path: str, args: dict, offset: int, more: bool) -> dict:
+    """Where the page is (its offset; the template counts the rows shown) and links to the pages either side."""
+    return {"offset": offset, "page_rows": PAGE_ROWS,
+            "previous": page_link(path, args, max(0, offset - PAGE_ROWS)) if offset else None,
+            "next": page_link(path, args, offset + PAGE_ROWS) if more else None}
+
+
+# ---- hooks --------------------------------------------------------------------------------------
+
+@hookimpl
+def asgi_wrapper(datasette):
+    def wrap(app):
+        async def remember_request(scope, receive, send):
+            if scope["type"] != "http":
+                return await app(scope, receive, send)
+            args = dict(urllib.parse.parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
+            token = REQUEST.set({"path": scope["path"], "args": args})
+            try:
+                await app(scope, receive, send)
+            finally:
+                REQUEST.reset(token)
+        return remember_request
+    return wrap
+
+
+def original_queries(datasette, database: str) -> dict:
+    """The queries as metadata.yml declares them, copied once per Datasette. Datasette merges what this
+    hook returns into the very dict its metadata holds: without the copy, one page's SQL would stay."""
+    kept = datasette.__dict__.setdefault("_nk_paging_originals", {})
+    if database not in kept:
+        kept[database] = copy.deepcopy(datasette.metadata("queries", database=database, fallback=False) or {})
+    return kept[database]
+
+
+@hookimpl
+def canned_queries(datasette, database):
+    originals = original_queries(datasette, database)
+    request = REQUEST.get()
+    if request is None:
+        return originals
+    if "paged" not in request:
+        request["paged"] = None
+        name = html_query_name(request["path"], request["args"])
+        query = originals.get(name) if name else None
+        if isinstance(query, dict) and not query.get("write"):
+            offset = requested_offset(request["args"])
+            # params kept as declared (or derived from the original SQL): the wrapper adds none.
+            paged = dict(query, sql=paged_sql(query["sql"], offset), params=query.get("params"))
+            request["paged"] = {"database": database, "name": name, "sql": query["sql"], "offset": offset, "query": paged}
+    paged = request["paged"]
+    return {**originals, paged["name"]: paged["query"]} if paged and paged["database"] == database else originals
+
+
+async def has_more(datasette, paged: dict, args: dict) -> bool:
+    """Whether a row follows this page: the query asked for its first row past the page, no more."""
+    db = datasette.get_database(paged["database"])
+    names = await derive_named_parameters(db, paged["sql"])
+    params = {n: args.get(n) or "" for n in names}
+    probe = f"select 1 from (\n{paged['sql'].strip().rstrip(';')}\n) limit 1 offset {paged['offset'] + PAGE_ROWS}"
+    try:
+        return bool((await db.execute(probe, params)).rows)
+    except Exception:
+        return False  # the page itself shows the query's error
+
+
+@hookimpl
+def extra_template_vars(template, request, datasette):
+    paged = (REQUEST.get() or {}).get("paged")
+    if not paged or not template.startswith("query") or request is None:
+        return {}
+
+    async def page_vars():
+        args = REQUEST.get()["args"]
+        return {"nk_pager": pager(request.path, args, paged["offset"], await has_more(datasette, paged, args))}
+    return page_vars

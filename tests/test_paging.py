@@ -1,0 +1,93 @@
+"""plugins/nk_paging.py: canned query pages show one page of rows; CSV and JSON keep every row."""
+import asyncio
+import csv
+import io
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT, site_instance
+
+sys.path.insert(0, str(ROOT / "plugins"))
+import nk_paging  # noqa: E402  (a Datasette plugin file, not a package module)
+
+QUERY = "weapon_systems_by_status"  # reads a precomputed table; over a hundred rows in the generated build
+
+
+@pytest.fixture(scope="module")
+def generated_site(generated_build):
+    ds = site_instance(generated_build)
+    loop = asyncio.new_event_loop()
+    yield lambda path: loop.run_until_complete(ds.client.get(path))
+    loop.close()
+
+
+def table_rows(html: str) -> list[str]:
+    body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    return re.findall(r'<td class="col-row">.*?href="([^"]+)"', body, flags=re.S)
+
+
+@pytest.mark.parametrize("value, offset", [("", 0), ("100", 100), ("150", 100), ("-5", 0), ("x", 0),
+                                           ("99999999999", nk_paging.MAX_OFFSET)])
+def test_offset_is_a_whole_page_within_bounds(value, offset):
+    assert nk_paging.requested_offset({"_offset": value}) == offset
+
+
+def test_paged_sql_wraps_any_select_and_keeps_its_order(tmp_path):
+    import sqlite3
+    conn = sqlite3.connect(":memory:")
+    sql = "with n(i) as (select 1 union all select i + 1 from n where i < 250)\nselect i from n order by i desc -- newest first\n;"
+    rows = [r[0] for r in conn.execute(nk_paging.paged_sql(sql, 200))]
+    assert rows == list(range(50, 0, -1))
+
+
+@pytest.mark.parametrize("path, args, name", [
+    ("/nk_russia/denials", {}, "denials"), ("/nk_russia/denials.json", {}, None), ("/nk_russia/denials.csv", {}, None),
+    ("/nk_russia/denials", {"_format": "json"}, None), ("/nk_russia", {}, None), ("/nk_russia/claims/x", {}, None)])
+def test_only_html_pages_of_one_query_or_table_are_paged(path, args, name):
+    assert nk_paging.html_query_name(path, args) == name
+
+
+def test_links_keep_the_other_arguments():
+    p = nk_paging.pager("/nk_russia/search", {"q": "S-400", "_offset": "200"}, 200, True)
+    assert p["previous"] == "/nk_russia/search?q=S-400&_offset=100"
+    assert p["next"] == "/nk_russia/search?q=S-400&_offset=300"
+    first = nk_paging.pager("/nk_russia/search", {"q": "x"}, 0, False)
+    assert first["previous"] is None and first["next"] is None
+    assert nk_paging.pager("/nk_russia/search", {"q": "x", "_offset": "100"}, 100, False)["previous"] == "/nk_russia/search?q=x"
+
+
+def test_html_shows_one_page_in_the_querys_order_and_csv_json_every_row(generated_site):
+    everything = generated_site(f"/nk_russia/{QUERY}.json?_shape=array").json()
+    assert len(everything) > nk_paging.PAGE_ROWS  # the precondition of this test
+    expected = [f"/nk_russia/{r['row']}" for r in everything]
+    seen, offset = [], 0
+    while True:
+        page = generated_site(f"/nk_russia/{QUERY}" + (f"?_offset={offset}" if offset else ""))
+        assert page.status_code == 200
+        rows = table_rows(page.text)
+        assert len(rows) <= nk_paging.PAGE_ROWS
+        seen += rows
+        if 'rel="next"' not in page.text:
+            break
+        assert len(rows) == nk_paging.PAGE_ROWS
+        offset += nk_paging.PAGE_ROWS
+    assert seen == expected  # every row once, in order, across the pages
+    assert f"Rows {offset + 1:,}–{len(expected):,}" in page.text
+    # After the HTML pages, the downloads still hold every row: no page's SQL stayed in Datasette's metadata.
+    assert len(generated_site(f"/nk_russia/{QUERY}.json?_shape=array").json()) == len(everything)
+    downloaded = list(csv.DictReader(io.StringIO(generated_site(f"/nk_russia/{QUERY}.csv").text)))
+    assert [r["row"] for r in downloaded] == [r["row"] for r in everything]
+
+
+def test_a_short_query_has_no_pager_links(site):
+    page = site("/nk_russia/troop_estimates_by_source")
+    assert page.status_code == 200 and 'rel="next"' not in page.text and 'rel="prev"' not in page.text
+    assert "Rows 1–" in page.text
+
+
+def test_a_page_past_the_end_says_so_and_links_back(generated_site):
+    page = generated_site(f"/nk_russia/{QUERY}?_offset=900000")
+    assert page.status_code == 200 and "No rows after row 900,000" in page.text and 'rel="prev"' in page.text
