@@ -17,7 +17,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import coverage, locate, publish, read, search, validate, views
+from . import coverage, facets, locate, publish, read, search, validate, views
 from .load import load_all
 from .problems import BuildFailed
 from .progress import Progress
@@ -87,9 +87,10 @@ def check(pkg: dict, data_dir: Path, seeds_dir: Path, conn, progress: Progress |
 
 
 def write_database(pkg: dict, data_dir: Path, seeds_dir: Path, out: Path, progress: Progress,
-                   dist_dir: Path | None = None) -> publish.DistExport | None:
+                   dist_dir: Path | None = None, facet_defaults: dict | None = None) -> publish.DistExport | None:
     """Build `out`; with dist_dir, also the data package, written by a second process once the tables are
-    loaded (returned, still to be put in place: only after the database is)."""
+    loaded (returned, still to be put in place: only after the database is); with facet_defaults (table →
+    default facet columns, from metadata.yml), their counts."""
     out.parent.mkdir(parents=True, exist_ok=True)  # a first build into a new folder, as for build/ and dist/
     tmp = temp_file(out.parent, out.name, ".tmp")
     os.chmod(tmp, 0o644)  # mkstemp makes it private; the published file is world-readable
@@ -109,6 +110,9 @@ def write_database(pkg: dict, data_dir: Path, seeds_dir: Path, out: Path, progre
                 coverage.write_coverage(conn)
             with progress.stage("full-text search"):
                 search.enable_search(conn, pkg)
+            if facet_defaults:
+                with progress.stage("facet counts"):
+                    facets.write_facet_counts(conn, facet_defaults)
             if export:
                 with progress.stage("data package (dist/), what is left of it"):
                     export.wait()
@@ -130,7 +134,8 @@ def build(data_dir: Path, seeds_dir: Path, out: Path, metadata_yaml: Path | None
           build_dir: Path | None = None, dist_dir: Path | None = None, progress: Progress | None = None) -> None:
     progress = progress or Progress(enabled=False)
     pkg = read.read_package(data_dir / "datapackage.json")  # BuildFailed, not a traceback, on a JSON typo
-    export = write_database(pkg, data_dir, seeds_dir, out, progress, dist_dir)
+    facet_defaults = facets.read_default_facets(metadata_yaml) if metadata_yaml else None
+    export = write_database(pkg, data_dir, seeds_dir, out, progress, dist_dir, facet_defaults)
     try:
         if metadata_yaml and build_dir:
             with progress.stage("metadata and inspect file"):
