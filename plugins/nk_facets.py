@@ -12,6 +12,11 @@ from datasette.facets import ColumnFacet
 from datasette.utils import path_with_added_args, path_with_removed_args
 
 SETS_TABLE = "facet_count_sets"  # scripts/facets.py
+# Under a full-text search the build's counts do not apply and Datasette counts each facet over the matches:
+# beyond this many matches (a million-row table has tens of thousands for a common word) that is several
+# GROUP BYs of ~100 ms per request, so the default facets are reported as not computed, as Datasette reports
+# a facet over its time limit, and a narrower search or a facet value gets them back.
+SEARCH_FACET_MATCHES = 10_000
 COUNTS_TABLE = "facet_counts"
 # Query arguments that change neither which rows a table page selects nor how a facet counts them.
 NEUTRAL_ARGS = {"_facet", "_sort", "_sort_desc", "_next", "_size", "_labels", "_nolabels", "_col", "_nocol",
@@ -84,11 +89,29 @@ class PrecomputedColumnFacet(ColumnFacet):
                 results.append(await self.from_counts(column, c["source"], found[0], flt[1], facet_size))
             else:
                 stock.append(c)
+        if stock and await self.search_too_broad():
+            return results, [c["config"].get("column") or c["config"]["simple"] for c in stock]
         if stock:  # Datasette's own GROUP BY, for these configs only
             self.get_configs = lambda: stock
             more, timed_out = await super().facet_results()
             results += more
         return results, timed_out
+
+    async def search_too_broad(self) -> bool:
+        """True for a ?_search= with more than SEARCH_FACET_MATCHES matches (counted no further than that)."""
+        search = self.request.args.get("_search")
+        if not search or not self.table:
+            return False
+        db = self.ds.get_database(self.database)
+        fts = await db.fts_table(self.table)
+        if not fts:
+            return False
+        sql = (f"select count(*) from (select rowid from [{fts}] where [{fts}] match escape_fts(:search) "
+               f"limit {SEARCH_FACET_MATCHES + 1})")
+        try:
+            return (await db.execute(sql, {"search": search})).rows[0][0] > SEARCH_FACET_MATCHES
+        except Exception:
+            return False  # Datasette's own search reports a bad query
 
     async def from_counts(self, column: str, source: str, set_id: int, filter_value: str, facet_size: int) -> dict:
         rows = (await self.ds.execute(

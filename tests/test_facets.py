@@ -113,3 +113,30 @@ def test_a_facet_asked_for_again_is_counted_once(generated_site):
     data = generated_site("/nk_russia/appearances.json?_facet=stance&_facet=reported_by_id")
     assert sorted(data["facet_results"]) == ["document_id", "reported_by_id", "speaker_id", "stance"]
     assert "precomputed" not in data["facet_results"]["reported_by_id"]  # not a default facet: Datasette counts it
+
+
+def loaded_plugin():
+    """The nk_facets module Datasette loaded from plugins/ (not this test's own import of the file)."""
+    from datasette.plugins import pm
+    return next(p for p in pm.get_plugins() if getattr(p, "__file__", "") == str(ROOT / "plugins" / "nk_facets.py"))
+
+
+def test_a_broad_search_reports_its_default_facets_as_not_computed(generated_build):
+    conn = read_only(generated_build["db"])
+    matches = conn.execute("select count(*) from appearances_fts where appearances_fts match 'troops'").fetchone()[0]
+    ds = site_instance(generated_build)
+    plugin = loaded_plugin()
+    kept = plugin.SEARCH_FACET_MATCHES
+    loop = asyncio.new_event_loop()
+    try:
+        plugin.SEARCH_FACET_MATCHES = matches - 1  # as a common word is at a million rows
+        broad = loop.run_until_complete(ds.client.get("/nk_russia/appearances?_search=troops")).text
+        broad_json = loop.run_until_complete(ds.client.get("/nk_russia/appearances.json?_search=troops")).json()
+        plugin.SEARCH_FACET_MATCHES = matches
+        narrow = loop.run_until_complete(ds.client.get("/nk_russia/appearances.json?_search=troops")).json()
+    finally:
+        plugin.SEARCH_FACET_MATCHES = kept
+        loop.close()
+    assert "These facets timed out: stance, speaker_id, document_id" in broad
+    assert broad_json["facet_results"] == {} and broad_json["filtered_table_rows_count"] == matches
+    assert sorted(narrow["facet_results"]) == ["document_id", "speaker_id", "stance"]
