@@ -39,19 +39,12 @@ def count_sets(facets: dict[str, list[str]]) -> list[tuple[str, str, str]]:
             for facet in columns for flt in ["", *columns]]
 
 
-def counts_sql(table: str, facet: str, flt: str) -> str:
-    """One set's rows: filter value, rank, value, count — Datasette's facet query, per filter value."""
-    t, c = quote_identifier(table), quote_identifier(facet)
-    if not flt:
-        key, order, where, group = "''", f"ORDER BY count(*) DESC, {c}", f"{c} IS NOT NULL", c
-    elif flt == facet:
-        key, order, where, group = f"CAST({c} AS TEXT)", f"PARTITION BY {c}", f"{c} IS NOT NULL", c
-    else:
-        f = quote_identifier(flt)
-        key, order, where, group = (f"CAST({f} AS TEXT)", f"PARTITION BY {f} ORDER BY count(*) DESC, {c}",
-                                    f"{f} IS NOT NULL AND {c} IS NOT NULL", f"{f}, {c}")
-    return (f"SELECT {key} AS filter_value, row_number() OVER ({order}) AS rank, {c} AS value, count(*) AS count "
-            f"FROM {t} WHERE {where} GROUP BY {group}")
+def ranked(key: str, value: str, grouped: str, partition: bool) -> str:
+    """Rows (filter value, rank, value, count) from a grouped table, ranked as Datasette orders a facet."""
+    window = f"PARTITION BY {key} ORDER BY n DESC, {value}" if partition else f"ORDER BY n DESC, {value}"
+    filter_value = f"CAST({key} AS TEXT)" if partition else "''"
+    return (f"SELECT * FROM (SELECT {filter_value} AS filter_value, row_number() OVER ({window}) AS rank, "
+            f"{value} AS value, n AS count FROM {grouped}) WHERE rank <= {KEPT}")
 
 
 def existing_columns(conn, table: str) -> set[str]:
@@ -71,11 +64,31 @@ def fill(conn, facets: dict[str, list[str]]) -> int:
     # value has no declared type, so each value keeps the type it has in its table (as Datasette's facet returns it)
     conn.execute(f"CREATE TABLE {COUNTS_TABLE} (set_id INTEGER NOT NULL, filter_value TEXT NOT NULL, rank INTEGER NOT NULL, "
                  f"value, count INTEGER NOT NULL, PRIMARY KEY (set_id, filter_value, rank)) WITHOUT ROWID")
+    set_ids = {key: i for i, key in enumerate(count_sets(facets), start=1)}
     rows = 0
-    for set_id, (table, facet, flt) in enumerate(count_sets(facets), start=1):
-        if not {facet, flt} - {""} <= existing_columns(conn, table):
-            continue
+
+    def insert(table: str, facet: str, flt: str, select: str) -> None:
+        nonlocal rows
+        set_id = set_ids[(table, facet, flt)]
         conn.execute(f"INSERT INTO {SETS_TABLE} VALUES (?, ?, ?, ?, ?)", (set_id, table, facet, flt, KEPT))
-        rows += conn.execute(f"INSERT INTO {COUNTS_TABLE} SELECT ?, * FROM ({counts_sql(table, facet, flt)}) "
-                             f"WHERE rank <= ?", (set_id, KEPT)).rowcount
+        rows += conn.execute(f"INSERT INTO {COUNTS_TABLE} SELECT {set_id}, * FROM ({select})").rowcount
+
+    for table, columns in facets.items():
+        present = existing_columns(conn, table)
+        columns = [c for c in columns if c in present]  # facets naming a column the table lacks: Datasette reports those
+        t = quote_identifier(table)
+        for c in columns:  # one GROUP BY gives the facet unfiltered and filtered by its own value
+            q = quote_identifier(c)
+            conn.execute(f"CREATE TEMP TABLE grouped AS SELECT {q} AS v, count(*) AS n FROM {t} WHERE {q} IS NOT NULL GROUP BY {q}")
+            insert(table, c, "", ranked("v", "v", "temp.grouped", partition=False))
+            insert(table, c, c, "SELECT CAST(v AS TEXT), 1, v, n FROM temp.grouped")
+            conn.execute("DROP TABLE temp.grouped")
+        for i, f in enumerate(columns):  # one GROUP BY per pair of columns gives each under the other's filter
+            for c in columns[i + 1:]:
+                qf, qc = quote_identifier(f), quote_identifier(c)
+                conn.execute(f"CREATE TEMP TABLE pairs AS SELECT {qf} AS a, {qc} AS b, count(*) AS n FROM {t} "
+                             f"WHERE {qf} IS NOT NULL AND {qc} IS NOT NULL GROUP BY {qf}, {qc}")
+                insert(table, c, f, ranked("a", "b", "temp.pairs", partition=True))
+                insert(table, f, c, ranked("b", "a", "temp.pairs", partition=True))
+                conn.execute("DROP TABLE temp.pairs")
     return rows
