@@ -94,37 +94,43 @@ def write_database(pkg: dict, data_dir: Path, seeds_dir: Path, out: Path, progre
     out.parent.mkdir(parents=True, exist_ok=True)  # a first build into a new folder, as for build/ and dist/
     tmp = temp_file(out.parent, out.name, ".tmp")
     os.chmod(tmp, 0o644)  # mkstemp makes it private; the published file is world-readable
-    export = None
+    export = counts = None
     try:
         with build_connection(tmp) as conn:
             staged = check(pkg, data_dir, seeds_dir, conn, progress)
             with progress.stage("load"):
                 load_all(conn, pkg, staged)
             conn.execute("DETACH DATABASE stage")
+            if dist_dir or facet_defaults:
+                conn.execute("PRAGMA main.journal_mode = WAL")  # other processes read the loaded tables while the build writes
             if dist_dir:
-                conn.execute("PRAGMA main.journal_mode = WAL")  # the export reads the loaded tables while the build writes
                 export = publish.DistExport(tmp, data_dir / "datapackage.json", dist_dir)
             with progress.stage("derived tables"):
                 views.create_views(conn)
+            if facet_defaults:  # counted on the second core while coverage and FTS are written
+                counts = facets.FacetCounts(tmp, facet_defaults)
             with progress.stage("coverage"):
                 coverage.write_coverage(conn)
             with progress.stage("full-text search"):
                 search.enable_search(conn, pkg)
-            if facet_defaults:
-                with progress.stage("facet counts"):
-                    facets.write_facet_counts(conn, facet_defaults)
+            if counts:
+                with progress.stage("facet counts, what is left of them"):
+                    counts.merge(conn)
+                progress.peaks["facet counts"] = counts.peak_rss_mb
             if export:
                 with progress.stage("data package (dist/), what is left of it"):
                     export.wait()
                 progress.peaks["data package export"] = export.peak_rss_mb
+            if dist_dir or facet_defaults:
                 conn.execute("PRAGMA main.journal_mode = DELETE")  # one self-contained file again
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())  # written without waiting for the disk: on it before it is published
         os.replace(tmp, out)
         return export
     except BaseException:
-        if export:
-            export.discard()
+        for helper in (export, counts):
+            if helper:
+                helper.discard()
         for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
             leftover.unlink(missing_ok=True)
         raise
@@ -177,7 +183,8 @@ def main(argv=None) -> int:
         return 1
     if args.timings:
         peaks = {"build": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-                 "data package export": progress.peaks.get("data package export", 0)}
+                 "data package export": progress.peaks.get("data package export", 0),
+                 "facet counts": progress.peaks.get("facet counts", 0)}
         args.timings.write_text(json.dumps({"stages": {k: round(v, 3) for k, v in progress.timings.items()},
                                             "peak_rss_mb": peaks}, indent=2) + "\n")
     print(f"built {args.out}" if not args.check_only else "data/ is valid", file=sys.stderr)

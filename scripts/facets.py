@@ -7,10 +7,21 @@ table's default facet columns (`?stance=denies`, `?speaker_id=kr-nis`: what clic
 row's link gives) — and plugins/nk_facets.py serves those counts. Any other filter, a search, or more
 values than kept here, and Datasette counts as it always does.
 
+The counts are made by a second process (FacetCounts) that reads the database while the build writes
+coverage and the FTS5 index, into a file of its own that the build then copies in: they use the second core.
+
 Per table, facet and filter column, the first KEPT values in Datasette's own order (count descending,
 then value) are kept with their exact counts: enough for a facet of up to KEPT - 1 values to know it
 was truncated, as Datasette does by asking for one more.
 """
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
 import yaml
 
 from .schema import quote_identifier
@@ -92,3 +103,58 @@ def fill(conn, facets: dict[str, list[str]]) -> int:
                 insert(table, f, c, ranked("b", "a", "temp.pairs", partition=True))
                 conn.execute("DROP TABLE temp.pairs")
     return rows
+
+
+class FacetCounts:
+    """write_facet_counts in a process of its own (`python -m scripts.facets`), reading `db` (in WAL mode,
+    its tables committed) into a temporary database beside it; merge() copies the result into the build's
+    connection, discard() throws it away."""
+
+    def __init__(self, db: Path, facets: dict[str, list[str]]):
+        fd, name = tempfile.mkstemp(dir=Path(db).parent, prefix=f".{Path(db).name}.", suffix=".facets")
+        os.close(fd)
+        self.out = Path(name)
+        self.process = subprocess.Popen([sys.executable, "-m", "scripts.facets", str(Path(db).resolve()), str(self.out),
+                                         json.dumps(facets)], cwd=Path(__file__).resolve().parent.parent,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.peak_rss_mb = None
+
+    def merge(self, conn) -> None:
+        out, err = self.process.communicate()
+        if self.process.returncode != 0:
+            raise RuntimeError(f"counting facets failed ({self.process.returncode}): {err.decode()[-2000:]}")
+        self.peak_rss_mb = json.loads(out)["peak_rss_mb"]
+        conn.execute("ATTACH DATABASE ? AS counted", (str(self.out),))
+        try:
+            with conn:
+                for table in (SETS_TABLE, COUNTS_TABLE):
+                    (sql,) = conn.execute("SELECT sql FROM counted.sqlite_master WHERE name = ?", (table,)).fetchone()
+                    conn.execute(sql)
+                    conn.execute(f"INSERT INTO main.{table} SELECT * FROM counted.{table}")
+        finally:
+            conn.execute("DETACH DATABASE counted")
+            self.out.unlink(missing_ok=True)
+
+    def discard(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+        self.process.communicate()
+        self.out.unlink(missing_ok=True)
+
+
+def count_into(source: Path, out: Path, facets: dict[str, list[str]]) -> None:
+    """FacetCounts' process: the counts of `source`'s tables, written to the new database `out`."""
+    conn = sqlite3.connect(f"file:{out}", uri=True)  # so that ATTACH takes the read-only URI below
+    try:
+        conn.execute("PRAGMA journal_mode = OFF")
+        conn.execute("ATTACH DATABASE ? AS source", (f"file:{source}?mode=ro",))  # unqualified names find its tables
+        write_facet_counts(conn, facets)
+    finally:
+        conn.close()
+
+
+if __name__ == "__main__":  # python -m scripts.facets SOURCE_DB OUT_DB FACETS_JSON
+    source_db, out_db, facets_json = sys.argv[1:]
+    count_into(Path(source_db), Path(out_db), json.loads(facets_json))
+    hwm = next(line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("VmHWM:"))
+    print(json.dumps({"peak_rss_mb": round(int(hwm.split()[1]) / 1024, 1)}))
