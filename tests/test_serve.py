@@ -38,6 +38,13 @@ def test_workers_build_the_same_datasette_as_the_command_line(built):
     assert ds.databases["nk_russia"].is_mutable is False
 
 
+def test_a_worker_compiles_every_template_before_it_serves(built):
+    ds = serve.datasette_from_args(serve.serve_args(built["db"], built["dir"] / "build", None))
+    assert serve.compile_templates(ds) >= 10
+    cached = {name for (_, name) in ds.jinja_env.cache.keys()} if ds.jinja_env.cache is not None else set()
+    assert {"index.html", "table.html", "row.html", "query-nk_russia.html"} <= cached
+
+
 def test_site_runs_as_several_workers_that_all_answer(built):
     proc, base = serve.start_site(built["db"], built["dir"] / "build", workers=2)
     try:
