@@ -1,0 +1,51 @@
+"""The database page, rendered once per worker and then served from memory.
+
+Datasette's database page (/nk_russia) introspects every table on every request — columns, keys,
+full-text indexes, foreign keys, hidden tables: some 270 small queries, each handed to a thread, about
+200 ms of one core, more under load than any other page. The database is immutable and the page takes
+no arguments, so its bytes never change while the server runs: the first successful response is kept
+(per host, since its Link header names the host) and sent again.
+"""
+from datasette import hookimpl
+
+DATABASE = "nk_russia"
+CACHED_PATHS = {f"/{DATABASE}"}
+MAX_ENTRIES = 16  # one per host name the site is reached by; a bound, not a size anyone reaches
+
+
+def cache_key(scope) -> tuple | None:
+    """(path, scheme, host) for a plain GET of a cached page, else None."""
+    if scope["type"] != "http" or scope["method"] != "GET" or scope.get("query_string") or scope["path"] not in CACHED_PATHS:
+        return None
+    host = next((v for k, v in scope.get("headers", []) if k == b"host"), b"")
+    return scope["path"], scope.get("scheme", "http"), host
+
+
+def storable(start: dict) -> bool:
+    """Only a plain successful page: no cookie set for one visitor."""
+    return start["status"] == 200 and not any(k.lower() == b"set-cookie" for k, _ in start.get("headers", []))
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    pages = {}
+
+    def wrap(app):
+        async def cached(scope, receive, send):
+            key = cache_key(scope)
+            if key is None:
+                return await app(scope, receive, send)
+            if key in pages:
+                for event in pages[key]:
+                    await send(event)
+                return
+            events = []
+
+            async def keep(event):
+                events.append(event)
+                await send(event)
+            await app(scope, receive, keep)
+            if events and storable(events[0]) and not any(e.get("more_body") for e in events[1:]) and len(pages) < MAX_ENTRIES:
+                pages[key] = events
+        return cached
+    return wrap
