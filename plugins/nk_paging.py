@@ -34,11 +34,34 @@ def requested_offset(args: dict) -> int:
     return offset - offset % PAGE_ROWS
 
 
-def paged_sql(sql: str, offset: int) -> str:
-    """One page of any SELECT: its rows, in its order, from `offset`. The new lines keep a trailing
-    `-- comment` in the SQL from swallowing the closing bracket."""
-    body = sql.strip().rstrip(";").rstrip()
-    return f"select * from (\n{body}\n) limit {PAGE_ROWS} offset {int(offset)}"
+def body_of(sql: str) -> str:
+    return sql.strip().rstrip(";").rstrip()
+
+
+def limited_sql(sql: str, offset: int, rows: int = PAGE_ROWS) -> str:
+    """The query itself, limited: LIMIT on its own last line (a trailing `-- comment` cannot swallow it).
+    SQLite keeps every optimisation of the query (a WHERE pushed into a UNION ALL, an index that serves
+    its ORDER BY); valid only when the query has no LIMIT of its own."""
+    return f"{body_of(sql)}\nlimit {int(rows)} offset {int(offset)}"
+
+
+def wrapped_sql(sql: str, offset: int, rows: int = PAGE_ROWS) -> str:
+    """One page of any SELECT, as a subquery: always valid, but SQLite may then read more of the tables."""
+    return f"select * from (\n{body_of(sql)}\n) limit {int(rows)} offset {int(offset)}"
+
+
+async def page_form(datasette, database: str, name: str, sql: str):
+    """limited_sql if SQLite accepts it for this query (checked once per query and process), else wrapped_sql."""
+    known = datasette.__dict__.setdefault("_nk_paging_forms", {})
+    if (database, name) not in known:
+        db = datasette.get_database(database)
+        try:
+            names = await derive_named_parameters(db, sql)
+            await db.execute("explain " + limited_sql(sql, 0), {n: None for n in names})
+            known[(database, name)] = limited_sql
+        except Exception:
+            known[(database, name)] = wrapped_sql
+    return known[(database, name)]
 
 
 def html_query_name(path: str, args: dict) -> str | None:
@@ -96,17 +119,22 @@ def canned_queries(datasette, database):
     request = REQUEST.get()
     if request is None:
         return originals
-    if "paged" not in request:
-        request["paged"] = None
-        name = html_query_name(request["path"], request["args"])
-        query = originals.get(name) if name else None
-        if isinstance(query, dict) and not query.get("write"):
-            offset = requested_offset(request["args"])
-            # params kept as declared (or derived from the original SQL): the wrapper adds none.
-            paged = dict(query, sql=paged_sql(query["sql"], offset), params=query.get("params"))
-            request["paged"] = {"database": database, "name": name, "sql": query["sql"], "offset": offset, "query": paged}
-    paged = request["paged"]
-    return {**originals, paged["name"]: paged["query"]} if paged and paged["database"] == database else originals
+
+    async def with_page():
+        if "paged" not in request:
+            request["paged"] = None
+            name = html_query_name(request["path"], request["args"])
+            query = originals.get(name) if name else None
+            if isinstance(query, dict) and not query.get("write"):
+                offset = requested_offset(request["args"])
+                form = await page_form(datasette, database, name, query["sql"])
+                # params kept as declared (or derived from the original SQL): the page adds none.
+                paged = dict(query, sql=form(query["sql"], offset), params=query.get("params"))
+                request["paged"] = {"database": database, "name": name, "sql": query["sql"], "offset": offset,
+                                    "query": paged, "form": form}
+        paged = request["paged"]
+        return {**originals, paged["name"]: paged["query"]} if paged and paged["database"] == database else originals
+    return with_page
 
 
 async def has_more(datasette, paged: dict, args: dict) -> bool:
@@ -114,9 +142,8 @@ async def has_more(datasette, paged: dict, args: dict) -> bool:
     db = datasette.get_database(paged["database"])
     names = await derive_named_parameters(db, paged["sql"])
     params = {n: args.get(n) or "" for n in names}
-    probe = f"select 1 from (\n{paged['sql'].strip().rstrip(';')}\n) limit 1 offset {paged['offset'] + PAGE_ROWS}"
     try:
-        return bool((await db.execute(probe, params)).rows)
+        return bool((await db.execute(paged["form"](paged["sql"], paged["offset"] + PAGE_ROWS, rows=1), params)).rows)
     except Exception:
         return False  # the page itself shows the query's error
 
