@@ -6,16 +6,19 @@ full-text indexes, foreign keys, hidden tables: some 270 small queries, each han
 no arguments, so its bytes never change while the server runs: the first successful response is kept
 (per host, since its Link header names the host) and sent again.
 """
+import re
+
 from datasette import hookimpl
 
 DATABASE = "nk_russia"
-CACHED_PATHS = {f"/{DATABASE}"}
+# The database page, at /nk_russia or, in the deploy images (datasette-hashed-urls), /nk_russia-<hash>.
+CACHED_PATH = re.compile(rf"/{DATABASE}(-[0-9a-f]{{7}})?")
 MAX_ENTRIES = 16  # one per host name the site is reached by; a bound, not a size anyone reaches
 
 
 def cache_key(scope) -> tuple | None:
     """(path, scheme, host) for a plain GET of a cached page, else None."""
-    if scope["type"] != "http" or scope["method"] != "GET" or scope.get("query_string") or scope["path"] not in CACHED_PATHS:
+    if scope["type"] != "http" or scope["method"] != "GET" or scope.get("query_string") or not CACHED_PATH.fullmatch(scope["path"]):
         return None
     host = next((v for k, v in scope.get("headers", []) if k == b"host"), b"")
     return scope["path"], scope.get("scheme", "http"), host

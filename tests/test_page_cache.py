@@ -15,7 +15,8 @@ def scope(path="/nk_russia", query=b"", method="GET", host=b"example.org"):
 
 
 @pytest.mark.parametrize("s, cached", [
-    (scope(), True), (scope(query=b"sql=select+1"), False), (scope(method="POST"), False),
+    (scope(), True), (scope(path="/nk_russia-1a2b3c4"), True), (scope(path="/nk_russia-other"), False),
+    (scope(query=b"sql=select+1"), False), (scope(method="POST"), False),
     (scope(path="/nk_russia/claims"), False), (scope(path="/"), False), ({"type": "lifespan"}, False)])
 def test_only_a_plain_get_of_the_database_page_is_cached(s, cached):
     assert (nk_page_cache.cache_key(s) is not None) == cached
