@@ -220,7 +220,7 @@ def organisation_name(a: Appearance) -> str:
     return f"the article {a.document_id[:3]} (own voice)" if a.kind == ARTICLE_VOICE else a.organisation
 
 
-def reason(origins: list[Origin], status: str) -> str:
+def reason(origins: list[Origin]) -> str:
     """One sentence an editor can check against the claim_origins rows."""
     counted = [o for o in origins if o.counted]
     support = [o for o in counted if o.polarity == "supports"]
@@ -239,7 +239,8 @@ def reason(origins: list[Origin], status: str) -> str:
     merged = sum(len(o.appearances) - 1 for o in origins)
     if merged:
         parts.append(f"{merged} appearance{'s' if merged != 1 else ''} merged into the origin of the same sentence")
-    return (STATUSES[status][0].capitalize() + ": " + "; ".join(parts) + ".") if parts else STATUSES[status][0]
+    text = "; ".join(parts) or "no appearance"
+    return text[0].upper() + text[1:] + "."
 
 
 def judge(appearances: list[Appearance]) -> tuple[list[Origin], dict]:
@@ -259,7 +260,7 @@ def judge(appearances: list[Appearance]) -> tuple[list[Origin], dict]:
         "documents": len({a.document_id for a in appearances}),
         "appearances": len(appearances),
         "evidence_status": status,
-        "status_reason": reason(origins, status),
+        "status_reason": reason(origins),
     }
 
 
