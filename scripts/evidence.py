@@ -36,7 +36,8 @@ STATUSES = {
     "unverified": ("unverified", "supported only by anonymous origins (unnamed reports, experts, analysts or "
                    "observers), which cannot corroborate."),
     "denied": ("denied", "denied, and supported by no counted origin."),
-    "unconfirmed": ("unconfirmed", "neither supported nor denied by a counted origin: only not confirmed or doubted."),
+    "unconfirmed": ("unconfirmed", "neither supported nor denied by a counted origin: only not confirmed or doubted, or "
+                    "denied only by anonymous origins."),
 }
 RULES = {
     "same_sentence": ("merged: same sentence", "appearances of the claim with the same polarity whose excerpts begin "
