@@ -11,7 +11,7 @@ and a test keeps the two in step.
 The appearances are read in one scan sorted by claim; the rules run in Python one claim at a time (a
 claim's origins are few), so memory stays flat and the cost grows with the number of appearances.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 SUPPORTING = ("asserts", "confirms", "warns", "speculates")
 DENYING = ("denies",)
@@ -75,43 +75,30 @@ class Appearance:
     date_precision: str | None
 
 
-@dataclass
 class Origin:
-    claim_id: str
-    document_id: str
-    polarity: str
-    appearances: list = field(default_factory=list)
-    counted: bool = True
-    discounted_by: str | None = None
-    superseded_by: list = field(default_factory=list)
-    group: str | None = None
+    """One statement: appearances of one claim, one polarity, one sentence. Attributes are computed once."""
 
-    @property
-    def id(self) -> str:
-        return self.appearances[0].id
+    __slots__ = ("appearances", "id", "claim_id", "document_id", "polarity", "organisations", "article_voice",
+                 "anonymous", "party_only", "interval", "counted", "discounted_by", "superseded_by", "group")
 
-    @property
-    def organisations(self) -> list[str]:
-        return list(dict.fromkeys(a.organisation_id for a in self.appearances))
-
-    @property
-    def article_voice(self) -> bool:
-        return all(a.kind == ARTICLE_VOICE for a in self.appearances)
-
-    @property
-    def anonymous(self) -> bool:
-        return all(a.kind in UNNAMED_KINDS for a in self.appearances)
-
-    @property
-    def party_only(self) -> bool:
-        return all(a.party for a in self.appearances)
-
-    @property
-    def interval(self) -> tuple[str | None, str | None]:
-        """(earliest, latest) the origin can date from; None is open-ended."""
-        lows = [low for low, _ in map(date_interval, self.appearances)]
-        highs = [high for _, high in map(date_interval, self.appearances)]
-        return (None if None in lows else min(lows)), (None if None in highs else max(highs))
+    def __init__(self, appearances: list[Appearance], polarity: str):
+        first = appearances[0]
+        self.appearances, self.polarity = appearances, polarity
+        self.id, self.claim_id, self.document_id = first.id, first.claim_id, first.document_id
+        self.counted, self.discounted_by, self.superseded_by, self.group = True, None, [], None
+        if len(appearances) == 1:  # most origins: the same, without the loops
+            self.organisations = [first.organisation_id]
+            self.article_voice, self.anonymous = first.kind == ARTICLE_VOICE, first.kind in UNNAMED_KINDS
+            self.party_only, self.interval = first.party, date_interval(first)
+            return
+        self.organisations = list(dict.fromkeys(a.organisation_id for a in appearances))
+        self.article_voice = all(a.kind == ARTICLE_VOICE for a in appearances)
+        self.anonymous = all(a.kind in UNNAMED_KINDS for a in appearances)
+        self.party_only = all(a.party for a in appearances)
+        intervals = [date_interval(a) for a in appearances]
+        lows, highs = [low for low, _ in intervals], [high for _, high in intervals]
+        # (earliest, latest) the origin can date from; None is open-ended
+        self.interval = (None if None in lows else min(lows)), (None if None in highs else max(highs))
 
 
 # ---- dates --------------------------------------------------------------------------------------
@@ -147,11 +134,12 @@ def date_used(origin: Origin) -> str | None:
 
 def origins_of(appearances: list[Appearance]) -> list[Origin]:
     """Merge one claim's appearances by (document, sentence, polarity), in document order."""
-    grouped: dict[tuple, Origin] = {}
+    if len(appearances) == 1:
+        return [Origin(appearances, POLARITY[appearances[0].stance])]
+    grouped: dict[tuple, list] = {}
     for a in sorted(appearances, key=lambda a: (a.document_id, a.sentence, a.id)):
-        key = (a.document_id, a.sentence, POLARITY[a.stance])
-        grouped.setdefault(key, Origin(a.claim_id, a.document_id, POLARITY[a.stance])).appearances.append(a)
-    return list(grouped.values())
+        grouped.setdefault((a.document_id, a.sentence, POLARITY[a.stance]), []).append(a)
+    return [Origin(group, polarity) for (_, _, polarity), group in grouped.items()]
 
 
 def discount(origin: Origin, rule: str) -> None:
@@ -163,6 +151,10 @@ def apply_rules(origins: list[Origin]) -> None:
     for o in origins:
         if o.anonymous:
             discount(o, "anonymous")
+    if len(origins) == 1:  # most claims: no other origin to restate, supersede or share an organisation with
+        if origins[0].counted and origins[0].polarity == "supports":
+            origins[0].group = " + ".join(sorted(origins[0].organisations))
+        return
     for o in origins:
         if o.counted and o.article_voice and any(
                 p is not o and p.document_id == o.document_id and p.polarity == o.polarity and not p.article_voice
@@ -249,14 +241,20 @@ def judge(appearances: list[Appearance]) -> tuple[list[Origin], dict]:
     origins = origins_of(appearances)
     apply_rules(origins)
     status = status_of(origins)
-    counted = [o for o in origins if o.counted]
+    supporting, denying, unconfirming, anonymous, discounted = set(), 0, 0, 0, 0
+    for o in origins:
+        if not o.counted:
+            discounted += 1
+            anonymous += o.discounted_by == "anonymous"
+        elif o.polarity == "supports":
+            supporting.add(o.group)
+        elif o.polarity == "denies":
+            denying += 1
+        else:
+            unconfirming += 1
     return origins, {
-        "supporting_origins": len({o.group for o in counted if o.polarity == "supports"}),
-        "denying_origins": sum(o.polarity == "denies" for o in counted),
-        "unconfirming_origins": sum(o.polarity == "does_not_confirm" for o in counted),
-        "anonymous_origins": sum(o.discounted_by == "anonymous" for o in origins),
-        "discounted_origins": sum(not o.counted for o in origins),
-        "origins": len(origins),
+        "supporting_origins": len(supporting), "denying_origins": denying, "unconfirming_origins": unconfirming,
+        "anonymous_origins": anonymous, "discounted_origins": discounted, "origins": len(origins),
         "speakers": len({a.speaker_id for a in appearances}),
         "documents": len({a.document_id for a in appearances}),
         "appearances": len(appearances),
@@ -265,47 +263,38 @@ def judge(appearances: list[Appearance]) -> tuple[list[Origin], dict]:
     }
 
 
+def listed(values, sep: str) -> str:
+    return values[0] if len(values) == 1 else sep.join(dict.fromkeys(values))
+
+
 def origin_row(o: Origin) -> tuple:
-    a0 = o.appearances[0]
-    return (o.id, o.claim_id, o.document_id, o.polarity,
-            ", ".join(dict.fromkeys(a.stance for a in o.appearances)),
-            "; ".join(dict.fromkeys(a.speaker for a in o.appearances)),
-            ", ".join(dict.fromkeys(a.speaker_id for a in o.appearances)),
-            "; ".join(dict.fromkeys(organisation_name(a) for a in o.appearances)),
-            ", ".join(a.id for a in o.appearances), len(o.appearances),
-            "same_sentence" if len(o.appearances) > 1 else None,
+    apps = o.appearances
+    return (o.id, o.claim_id, o.document_id, o.polarity, listed([a.stance for a in apps], ", "),
+            listed([a.speaker for a in apps], "; "), listed([a.speaker_id for a in apps], ", "),
+            listed([organisation_name(a) for a in apps], "; "), listed([a.id for a in apps], ", "), len(apps),
+            "same_sentence" if len(apps) > 1 else None,
             int(o.counted), o.discounted_by, ", ".join(o.superseded_by) or None, o.group,
-            int(o.anonymous), int(o.party_only), date_used(o), a0.date_source, a0.sentence)
+            int(o.anonymous), int(o.party_only), date_used(o), apps[0].date_source, apps[0].sentence)
 
 
 # ---- the build: one scan of the appearances, sorted by claim -----------------------------------
 
+# Sorted by claim in one scan; each appearance takes the start of the last sentence beginning at or before its
+# excerpt (a seek in the sentences' primary key). Speakers and documents are looked up in memory (DETAILS):
+# joining them here cost more than the scan itself.
 APPEARANCES_SQL = """
-WITH marks AS (
-  -- sentence starts and appearance starts in one sorted pass: each appearance takes the start of the
-  -- last sentence that begins at or before its excerpt (no lookup per appearance)
-  SELECT document_id, char_start AS pos, 0 AS is_appearance, NULL AS id, NULL AS claim_id, NULL AS stance,
-    NULL AS speaker_id, NULL AS stated_start, NULL AS stated_end, NULL AS stated_precision FROM sentences
-  UNION ALL
-  SELECT document_id, char_start, 1, id, claim_id, stance, speaker_id, stated_start, stated_end, stated_precision
-  FROM appearances NOT INDEXED
-), placed AS (
-  SELECT *, max(CASE WHEN is_appearance = 0 THEN pos END)
-    OVER (PARTITION BY document_id ORDER BY pos, is_appearance ROWS UNBOUNDED PRECEDING) AS sentence
-  FROM marks
-)
-SELECT p.id, p.claim_id, p.document_id, coalesce(p.sentence, p.pos), p.stance, p.speaker_id, s.name, s.kind,
-  -- each archived article's own voice is its own organisation, not one shared by all articles
-  CASE WHEN r.root_id = 'unattributed' THEN 'unattributed:' || p.document_id ELSE r.root_id END, root.name, root.conflict_party,
-  CASE WHEN p.stated_precision != 'unknown' THEN 'stated' WHEN d.date_precision != 'unknown' THEN 'document' END,
-  CASE WHEN p.stated_precision != 'unknown' THEN p.stated_start ELSE d.date_start END,
-  CASE WHEN p.stated_precision != 'unknown' THEN p.stated_end ELSE d.date_end END,
-  CASE WHEN p.stated_precision != 'unknown' THEN p.stated_precision ELSE d.date_precision END
-FROM placed p JOIN actors s ON s.id = p.speaker_id JOIN actor_roots r ON r.actor_id = p.speaker_id
-JOIN actors root ON root.id = r.root_id JOIN documents d ON d.id = p.document_id
-WHERE p.is_appearance
-ORDER BY p.claim_id
+SELECT a.id, a.claim_id, a.document_id,
+  coalesce((SELECT max(t.char_start) FROM sentences t WHERE t.document_id = a.document_id AND t.char_start <= a.char_start),
+           a.char_start),
+  a.stance, a.speaker_id, a.stated_start, a.stated_end, a.stated_precision
+FROM appearances a NOT INDEXED ORDER BY a.claim_id
 """
+SPEAKERS_SQL = """
+SELECT s.id, s.name, s.kind, r.root_id, root.name, root.conflict_party
+FROM actors s JOIN actor_roots r ON r.actor_id = s.id JOIN actors root ON root.id = r.root_id
+"""
+DOCUMENT_DATES_SQL = "SELECT id, date_start, date_end, date_precision FROM documents"
+
 
 ORIGIN_COLUMNS = [
     ("origin_id", "TEXT PRIMARY KEY"), ("claim_id", "TEXT NOT NULL REFERENCES claims(id)"),
@@ -320,16 +309,26 @@ EVIDENCE_COUNTS = ["supporting_origins", "denying_origins", "unconfirming_origin
                    "discounted_origins", "origins", "speakers", "documents", "appearances", "evidence_status", "status_reason"]
 
 
-def claims_in_order(cursor):
-    """Group the sorted scan into one list of Appearances per claim."""
+def claims_in_order(conn):
+    """The sorted scan as one list of Appearances per claim."""
+    speakers = {row[0]: row[1:] for row in conn.execute(SPEAKERS_SQL)}
+    dates = {row[0]: row[1:] for row in conn.execute(DOCUMENT_DATES_SQL)}
     current, batch = None, []
-    for row in cursor:
-        a = Appearance(*row[:10], bool(row[10]), *row[11:])
-        if a.claim_id != current and batch:
+    for id, claim_id, document_id, sentence, stance, speaker_id, start, end, precision in conn.execute(APPEARANCES_SQL):
+        name, kind, root, root_name, party = speakers[speaker_id]
+        if root == ARTICLE_VOICE:  # each archived article's own voice is its own organisation
+            root = f"{ARTICLE_VOICE}:{document_id}"
+        if precision != "unknown":
+            source = "stated"
+        else:
+            start, end, precision = dates[document_id]
+            source = "document" if precision != "unknown" else None
+        if claim_id != current and batch:
             yield batch
             batch = []
-        current = a.claim_id
-        batch.append(a)
+        current = claim_id
+        batch.append(Appearance(id, claim_id, document_id, sentence, stance, speaker_id, name, kind, root, root_name,
+                                bool(party), source, start, end, precision))
     if batch:
         yield batch
 
@@ -341,7 +340,7 @@ def create_evidence_tables(conn) -> None:
     insert_origin = f"INSERT INTO claim_origins VALUES ({', '.join('?' * len(ORIGIN_COLUMNS))})"
     insert_counts = f"INSERT INTO evidence_counts VALUES ({', '.join('?' * (len(EVIDENCE_COUNTS) + 1))})"
     origin_rows, count_rows = [], []
-    for batch in claims_in_order(conn.execute(APPEARANCES_SQL)):
+    for batch in claims_in_order(conn):
         origins, counts = judge(batch)
         origin_rows.extend(origin_row(o) for o in origins)
         count_rows.append((batch[0].claim_id, *(counts[c] for c in EVIDENCE_COUNTS)))
