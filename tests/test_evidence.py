@@ -6,6 +6,7 @@ import re
 import shutil
 
 import pytest
+from markupsafe import escape
 
 from scripts.build import build
 from scripts.evidence import RULES, STATUSES, UNNAMED_KINDS
@@ -186,3 +187,40 @@ def test_article_voice_counted_only_where_it_adds_something(any_build):
           SELECT 1 FROM claim_origins p WHERE p.claim_id = o.claim_id AND p.document_id = o.document_id
             AND p.stance = o.stance AND p.actor_ids != 'unattributed')""").fetchall()
     assert bad == []
+
+
+# ---- pages say why (plugins/nk_site.py evidence_context, templates/_nk_why.html) ----------------
+
+def test_claim_pages_list_every_origin_and_why(site, conn):
+    labels = dict(conn.execute("SELECT code, label FROM evidence_definitions"))
+    for claim, status_code, reason in conn.execute("SELECT claim_id, evidence_status, status_reason FROM claim_evidence"):
+        page = site(f"/nk_russia/claims/{claim}").text
+        assert f'href="/nk_russia/evidence_definitions/{status_code}">{escape(labels[status_code])}</a>' in page, claim
+        assert str(escape(reason)) in page, claim
+        for o in conn.execute("SELECT * FROM claim_origins WHERE claim_id = ?", [claim]):
+            assert f'/nk_russia/claim_origins/{o["origin_id"]}"' in page, (claim, o["origin_id"])
+            for rule in (o["merged_by"], o["discounted_by"]):
+                if rule:
+                    assert f'/nk_russia/evidence_definitions/{rule}">{escape(labels[rule])}</a>' in page, (claim, rule)
+
+
+def test_a_row_page_marks_the_origin_holding_the_row(site, conn):
+    origin = conn.execute("SELECT origin_id, appearance_ids FROM claim_origins WHERE merged_by IS NOT NULL "
+                          "ORDER BY origin_id LIMIT 1").fetchone()
+    second = origin["appearance_ids"].split(", ")[1]
+    page = site(f"/nk_russia/appearances/{second}").text
+    here = page[page.index('class="nk-here"'):]
+    assert here.index(f'/nk_russia/claim_origins/{origin["origin_id"]}"') < here.index("</tr>")
+    assert "(this row)" in here[:here.index("</tr>")]
+
+
+def test_home_shows_v2_statuses_linked_to_their_definitions(site, conn):
+    page = site("/").text
+    shown = conn.execute("SELECT claim_id, evidence_status, status_reason FROM claim_evidence WHERE evidence_status IN "
+                         "('contested', 'denied_by_party_only', 'denied')").fetchall()
+    assert shown
+    for claim, status_code, reason in shown:
+        assert f"/nk_russia/claims/{claim}" in page and str(escape(reason)) in page
+    for code in STATUSES:
+        assert f'href="/nk_russia/evidence_definitions/{code}"' in page
+        assert site(f"/nk_russia/evidence_definitions/{code}").status_code == 200
