@@ -79,13 +79,13 @@ class Origin:
     """One statement: appearances of one claim, one polarity, one sentence. Attributes are computed once."""
 
     __slots__ = ("appearances", "id", "claim_id", "document_id", "polarity", "organisations", "article_voice",
-                 "anonymous", "party_only", "interval", "counted", "discounted_by", "superseded_by", "group")
+                 "anonymous", "party_only", "interval", "counted", "discounted_by", "superseded_by", "group_key")
 
     def __init__(self, appearances: list[Appearance], polarity: str):
         first = appearances[0]
         self.appearances, self.polarity = appearances, polarity
         self.id, self.claim_id, self.document_id = first.id, first.claim_id, first.document_id
-        self.counted, self.discounted_by, self.superseded_by, self.group = True, None, [], None
+        self.counted, self.discounted_by, self.superseded_by, self.group_key = True, None, [], None
         if len(appearances) == 1:  # most origins: the same, without the loops
             self.organisations = [first.organisation_id]
             self.article_voice, self.anonymous = first.kind == ARTICLE_VOICE, first.kind in UNNAMED_KINDS
@@ -153,7 +153,7 @@ def apply_rules(origins: list[Origin]) -> None:
             discount(o, "anonymous")
     if len(origins) == 1:  # most claims: no other origin to restate, supersede or share an organisation with
         if origins[0].counted and origins[0].polarity == "supports":
-            origins[0].group = " + ".join(sorted(origins[0].organisations))
+            origins[0].group_key = origins[0].id
         return
     for o in origins:
         if o.counted and o.article_voice and any(
@@ -172,12 +172,12 @@ def apply_rules(origins: list[Origin]) -> None:
     for o in origins:
         if o.counted and o.polarity != "supports" and set(o.organisations) <= supporting_orgs:
             discount(o, "own_counter_stance")
-    for o, group in zip(supporters, organisation_groups(supporters)):
-        o.group = group
+    for o, key in zip(supporters, organisation_groups(supporters)):
+        o.group_key = key
 
 
 def organisation_groups(origins: list[Origin]) -> list[str]:
-    """Label each origin with the independent origin it is counted under.
+    """The id of the independent origin each origin is counted under.
 
     Independent origins share no organisation. They are picked greedily, fewest organisations first, so a
     joint statement (South Korea + U.S.) does not hide that each also spoke alone; every other origin is
@@ -188,8 +188,7 @@ def organisation_groups(origins: list[Origin]) -> list[str]:
         if used.isdisjoint(o.organisations):
             picked.append(o)
             used.update(o.organisations)
-    label = {p.id: " + ".join(sorted(p.organisations)) for p in picked}
-    return [next(label[p.id] for p in picked if not set(p.organisations).isdisjoint(o.organisations)) for o in origins]
+    return [next(p.id for p in picked if not set(p.organisations).isdisjoint(o.organisations)) for o in origins]
 
 
 def status_of(origins: list[Origin]) -> str:
@@ -199,7 +198,7 @@ def status_of(origins: list[Origin]) -> str:
     if support:
         if counter:
             return "denied_by_party_only" if all(o.party_only for o in counter) else "contested"
-        return "corroborated" if len({o.group for o in support}) >= 2 else "single_origin"
+        return "corroborated" if len({o.group_key for o in support}) >= 2 else "single_origin"
     if any(o.polarity == "supports" and o.discounted_by == "anonymous" for o in origins):
         return "unverified"
     return "denied" if any(o.polarity == "denies" for o in counter) else "unconfirmed"
@@ -217,7 +216,7 @@ def reason(origins: list[Origin]) -> str:
     """One sentence an editor can check against the claim_origins rows."""
     counted = [o for o in origins if o.counted]
     support = [o for o in counted if o.polarity == "supports"]
-    groups = list(dict.fromkeys(o.group for o in support))
+    groups = list(dict.fromkeys(o.group_key for o in support))
     parts = []
     if support:
         parts.append(f"supported by {len(groups)} independent origin{'s' if len(groups) != 1 else ''} ({names(support)})")
@@ -247,7 +246,7 @@ def judge(appearances: list[Appearance]) -> tuple[list[Origin], dict]:
             discounted += 1
             anonymous += o.discounted_by == "anonymous"
         elif o.polarity == "supports":
-            supporting.add(o.group)
+            supporting.add(o.group_key)
         elif o.polarity == "denies":
             denying += 1
         else:
@@ -273,7 +272,7 @@ def origin_row(o: Origin) -> tuple:
             listed([a.speaker for a in apps], "; "), listed([a.speaker_id for a in apps], ", "),
             listed([organisation_name(a) for a in apps], "; "), listed([a.id for a in apps], ", "), len(apps),
             "same_sentence" if len(apps) > 1 else None,
-            int(o.counted), o.discounted_by, ", ".join(o.superseded_by) or None, o.group,
+            int(o.counted), o.discounted_by, ", ".join(o.superseded_by) or None, o.group_key,
             int(o.anonymous), int(o.party_only), date_used(o), apps[0].date_source, apps[0].sentence)
 
 
