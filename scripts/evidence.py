@@ -263,17 +263,21 @@ def judge(appearances: list[Appearance]) -> tuple[list[Origin], dict]:
 
 
 def listed(values, sep: str) -> str:
-    return values[0] if len(values) == 1 else sep.join(dict.fromkeys(values))
+    return sep.join(dict.fromkeys(values))
 
 
 def origin_row(o: Origin) -> tuple:
     apps = o.appearances
+    common = (int(o.counted), o.discounted_by, ", ".join(o.superseded_by) or None, o.group_key,
+              int(o.anonymous), int(o.party_only), date_used(o), apps[0].date_source, apps[0].sentence)
+    if len(apps) == 1:  # most origins: nothing to list
+        a = apps[0]
+        return (o.id, o.claim_id, o.document_id, o.polarity, a.stance, a.speaker, a.speaker_id, organisation_name(a),
+                a.id, 1, None, *common)
     return (o.id, o.claim_id, o.document_id, o.polarity, listed([a.stance for a in apps], ", "),
             listed([a.speaker for a in apps], "; "), listed([a.speaker_id for a in apps], ", "),
-            listed([organisation_name(a) for a in apps], "; "), listed([a.id for a in apps], ", "), len(apps),
-            "same_sentence" if len(apps) > 1 else None,
-            int(o.counted), o.discounted_by, ", ".join(o.superseded_by) or None, o.group_key,
-            int(o.anonymous), int(o.party_only), date_used(o), apps[0].date_source, apps[0].sentence)
+            listed([organisation_name(a) for a in apps], "; "), ", ".join(a.id for a in apps), len(apps),
+            "same_sentence", *common)
 
 
 # ---- the build: one scan of the appearances, sorted by claim -----------------------------------
