@@ -204,7 +204,7 @@ async def changes_feed(datasette, request):
 async def release_file(datasette, request):
     version, name = request.url_vars["version"], request.url_vars["name"]
     files = release_files(version)
-    if name not in files:
+    if name not in files and not (files and name == "SHA256SUMS"):
         raise NotFound(f"release {version} has no file {name}")
     folder = RELEASES_DIR / version
     body = release_zip(folder, version) if name.endswith(".zip") else (folder / name).read_bytes()

@@ -106,7 +106,7 @@ class Diff:
         return bool(self.tables or self.retired)
 
     def level(self) -> tuple[str | None, list[str]]:
-        """The bump this diff needs (major, minor, patch or None) and why, in words."""
+        """The bump this diff needs (major, minor, patch or None) and every change, in words, weightiest first."""
         reasons = {level: [] for level in LEVELS}
         retired_ids = {r["id"] for r in self.retired}
         for name, t in sorted(self.tables.items()):
@@ -120,10 +120,8 @@ class Diff:
                     reasons[level].append(f"{name}: {len(names)} {what} ({listed(names)})")
         if self.retired:
             reasons["major"].append(f"{len(self.retired)} id(s) retired ({listed(retired_ids)})")
-        for level in reversed(LEVELS):
-            if reasons[level]:
-                return level, reasons[level]
-        return None, []
+        level = next((level for level in reversed(LEVELS) if reasons[level]), None)
+        return level, [reason for level in reversed(LEVELS) for reason in reasons[level]]
 
 
 def table_diff(previous: dict, current: dict, old_types: dict, new_types: dict) -> TableDiff:
