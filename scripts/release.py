@@ -71,7 +71,7 @@ def changelog_entry(version: str, date: str, status: Status, diff: Diff, zip_sha
                   "| --- | ---: | ---: | ---: | --- | --- |"]
         retired = {r["id"] for r in diff.retired}
         for name, t in sorted(diff.tables.items()):
-            removed = len([r for r in t.removed if r["id"] not in retired])
+            removed = len([i for i in t.ids(t.removed) if i not in retired])
             lines.append(f"| {name} | {len(t.added)} | {removed} | {len(t.changed)} | {', '.join(t.columns_added)} | "
                          f"{', '.join(t.columns_removed)} |")
         if diff.retired:

@@ -56,12 +56,13 @@ class Snapshot:
     package: dict
     tables: dict  # name → {id: {column: text}}
     types: dict  # name → {column: declared type}
+    keys: dict = field(default_factory=dict)  # name → primary key column
 
 
 def read_snapshot(folder: Path) -> Snapshot:
     """The tables of a data package folder (a release, or a dist/ build), keyed by primary key."""
     package = json.loads((Path(folder) / "datapackage.json").read_text(encoding="utf-8"))
-    tables, types = {}, {}
+    tables, types, keys = {}, {}, {}
     limit = csv.field_size_limit(2 ** 31 - 1)  # a document's text is one cell
     try:
         for res in package["resources"]:
@@ -69,9 +70,10 @@ def read_snapshot(folder: Path) -> Snapshot:
                 rows = load_csv(f, key=primary_key(res), dialect="excel")  # never sniffed: always our own CSV
             tables[res["name"]] = {k: {c: v for c, v in row.items() if c not in NOT_COMPARED} for k, row in rows.items()}
             types[res["name"]] = {f["name"]: f["type"] for f in all_fields(res) if f["name"] not in NOT_COMPARED}
+            keys[res["name"]] = primary_key(res)
     finally:
         csv.field_size_limit(limit)
-    return Snapshot(package, tables, types)
+    return Snapshot(package, tables, types, keys)
 
 
 EMPTY = Snapshot({"resources": []}, {}, {})
@@ -92,6 +94,10 @@ class TableDiff:
     columns_added: list = field(default_factory=list)
     columns_removed: list = field(default_factory=list)
     retyped: list = field(default_factory=list)  # (column, old type, new type)
+    key: str = "id"  # the primary key column
+
+    def ids(self, rows) -> list[str]:
+        return [row[self.key] for row in rows]
 
     def __bool__(self):
         return any((self.added, self.removed, self.changed, self.columns_added, self.columns_removed, self.retyped))
@@ -110,10 +116,10 @@ class Diff:
         reasons = {level: [] for level in LEVELS}
         retired_ids = {r["id"] for r in self.retired}
         for name, t in sorted(self.tables.items()):
-            removed = [r["id"] for r in t.removed if r["id"] not in retired_ids]
+            removed = [i for i in t.ids(t.removed) if i not in retired_ids]
             for what, names, level in (("row(s) removed", removed, "major"), ("column(s) removed", t.columns_removed, "major"),
                                        ("column(s) retyped", [c for c, _, _ in t.retyped], "major"),
-                                       ("row(s) added", [r["id"] for r in t.added], "minor"),
+                                       ("row(s) added", t.ids(t.added), "minor"),
                                        ("column(s) added", t.columns_added, "minor"),
                                        ("row(s) changed", [k for k, _ in t.changed], "patch")):
                 if names:
@@ -124,8 +130,8 @@ class Diff:
         return level, [reason for level in reversed(LEVELS) for reason in reasons[level]]
 
 
-def table_diff(previous: dict, current: dict, old_types: dict, new_types: dict) -> TableDiff:
-    t = TableDiff(columns_added=[c for c in new_types if c not in old_types],
+def table_diff(previous: dict, current: dict, old_types: dict, new_types: dict, key: str = "id") -> TableDiff:
+    t = TableDiff(key=key, columns_added=[c for c in new_types if c not in old_types],
                   columns_removed=[c for c in old_types if c not in new_types],
                   retyped=[(c, old_types[c], new_types[c]) for c in new_types if c in old_types and old_types[c] != new_types[c]])
     if previous and current:  # csv-diff reads the columns from a first row: both sides need one
@@ -134,8 +140,8 @@ def table_diff(previous: dict, current: dict, old_types: dict, new_types: dict) 
         t.changed = [(c["key"], c["changes"]) for c in result["changed"]]
     else:
         t.added, t.removed = list(current.values()), list(previous.values())
-    t.added.sort(key=lambda r: str(r.get("id")))
-    t.removed.sort(key=lambda r: str(r.get("id")))
+    t.added.sort(key=lambda r: r[key])
+    t.removed.sort(key=lambda r: r[key])
     t.changed.sort(key=lambda c: str(c[0]))
     return t
 
@@ -148,7 +154,8 @@ def diff(previous: Snapshot, current: Snapshot) -> Diff:
         # A table new or gone as a whole counts by its rows, not by its columns as well.
         both = name in previous.types and name in current.types
         t = table_diff(previous.tables.get(name, {}), current.tables.get(name, {}),
-                       previous.types.get(name, {}) if both else {}, current.types.get(name, {}) if both else {})
+                       previous.types.get(name, {}) if both else {}, current.types.get(name, {}) if both else {},
+                       current.keys.get(name) or previous.keys.get(name) or "id")
         if t:
             tables[name] = t
     before = previous.tables.get(RETIRED, {})
@@ -258,10 +265,10 @@ def change_rows(release: str, d: Diff) -> list[dict]:
         for column, old, new in t.retyped:
             add(name, "", "column_retyped", column, old, new)
         for row in t.added:
-            add(name, row["id"], "added", new=as_json(row))
+            add(name, row[t.key], "added", new=as_json(row))
         for row in t.removed:
-            r = retired.pop((name, row["id"]), None)
-            add(name, row["id"], "retired" if r else "removed", old=as_json(row), new=as_json(r) if r else None)
+            r = retired.pop((name, row[t.key]), None)
+            add(name, row[t.key], "retired" if r else "removed", old=as_json(row), new=as_json(r) if r else None)
         for row_id, changes in t.changed:
             for column, (old, new) in changes.items():
                 add(name, row_id, "changed", column, old, new)

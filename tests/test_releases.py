@@ -241,6 +241,7 @@ def test_make_release_refuses_an_unbumped_version_naming_the_fix(released_change
     assert unbumped.returncode != 0 and "Traceback" not in unbumped.stderr
     assert "datapackage.json:" in unbumped.stderr and f"set \"version\" to {next_version(latest, 'major')}" in unbumped.stderr
     assert "Release refused: nothing was written." in unbumped.stderr
+    assert f"unreleased changes since v{latest}" in unbumped.stderr  # the build itself went through, saying so
 
 
 def test_a_released_change_lists_exactly_what_changed(released_change):
