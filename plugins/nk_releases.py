@@ -133,6 +133,16 @@ def html_escape(text: str) -> str:
     return str(escape(text))
 
 
+def with_fields(change: dict) -> dict:
+    """A change whose old or new value is a whole row (JSON) gets it as (field, value) pairs to list."""
+    out = dict(change)
+    for side in ("old", "new"):
+        value = change[f"{side}_value"]
+        whole = change["change"] in ("added", "removed", "retired") and value and value.startswith("{")
+        out[f"{side}_fields"] = [(k, v) for k, v in json.loads(value).items() if v not in ("", None)] if whole else None
+    return out
+
+
 def row_history(changes: list[dict], versions: list[str]) -> dict:
     """First appearance, last change and that change's diff, and the releases that published the row, from
     its release_changes and every released version (both oldest first)."""
@@ -180,9 +190,9 @@ async def changes_by_release(datasette, limit: int) -> tuple[list[dict], dict]:
     listed = {}
     for r in releases:
         if r["level"] != "first":
-            listed[r["version"]] = await rows(datasette, """
+            listed[r["version"]] = [with_fields(c) for c in await rows(datasette, """
                 select * from release_changes where release = ? order by table_name, change, row_id, field limit ?""",
-                                              [r["version"], limit])
+                                              [r["version"], limit])]
     return releases, listed
 
 
@@ -221,6 +231,7 @@ async def release_row_page(datasette, request):
         select c.*, r.released, r.released_on from release_changes c join releases r on r.version = c.release
         where c.table_name = ? and c.row_id = ? and r.position > (select position from releases where version = ?)
         order by r.position, c.field""", [table, row_id, version])
+    later = [with_fields(c) for c in later]
     context = {"version": version, "table": table, "row_id": row_id, "row": {k: v for k, v in row.items() if k != "text"},
                "later": later, "current_href": row_href(table, row_id)}
     return Response.html(await datasette.render_template("nk_release_row.html", context, request=request))
@@ -243,6 +254,6 @@ def extra_template_vars(view_name, table, database, request, datasette):
                 select c.*, r.released, r.released_on from release_changes c join releases r on r.version = c.release
                 where c.table_name = ? and c.row_id = ? order by r.position, c.field""", [table, row_id])
             versions = [r["version"] for r in await rows(datasette, "select version from releases where released order by position")]
-            out["nk_row_history"] = dict(row_history(changes, versions), table=table, row_id=row_id)
+            out["nk_row_history"] = dict(row_history([with_fields(c) for c in changes], versions), table=table, row_id=row_id)
         return out
     return release_vars
