@@ -17,7 +17,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import coverage, locate, publish, read, search, validate, views
+from . import coverage, locate, publish, read, rules, search, validate, views
 from .load import load_all
 from .problems import BuildFailed
 from .progress import Progress
@@ -78,6 +78,7 @@ def check(pkg: dict, data_dir: Path, seeds_dir: Path, conn, progress: Progress |
             if name != "documents":
                 validate.validate_table(conn, source, problems, bad[name])
         validate.check_foreign_keys(conn, pkg, staged, problems, bad)
+        rules.check_table_rules(conn, pkg, staged, problems, bad)
     with progress.stage("locate"):
         for name, source in staged.items():
             locate.locate_unsure(conn, source, text_of, problems, bad[name])
