@@ -130,6 +130,18 @@ def retired_rows(conn, source, rule: dict, staged: dict, pkg: dict):
                    f"name the row of {name} that {key!r} was merged into (if that one was retired too, the row that replaced it), or leave it empty")
 
 
+def retired_references(conn, pkg: dict, staged: dict) -> dict:
+    """(table, id) → (retired-ids file, line, replaced_by) for every retired id: a reference to one gets a fix that names
+    its survivor."""
+    out = {}
+    for res in pkg["resources"]:
+        for rule in rules(res, "retires"):
+            source = staged[res["name"]]
+            sql = f"SELECT {quote_identifier(rule['table'])}, id, _line, {quote_identifier(rule['replacedBy'])} FROM {source.table}"
+            out.update({(table, key): (source.path, line, survivor) for table, key, line, survivor in conn.execute(sql)})
+    return out
+
+
 def check_table_rules(conn, pkg: dict, staged: dict, problems: list, bad: dict) -> None:
     """Every table rule and figuresFromWording of every resource; rows with earlier problems are skipped."""
     from .validate import problem_at  # validate imports this module for its row rules

@@ -14,7 +14,7 @@ import re
 
 from .problems import Problem
 from .read import MAX_CELL_CHARS
-from .rules import ROW_KINDS, row_rule_problem, row_rule_sql, rules
+from .rules import ROW_KINDS, retired_references, row_rule_problem, row_rule_sql, rules
 from .schema import constraints, date_groups, fields, foreign_keys, primary_key, quote_identifier, sql_literal
 
 BOOLEANS = {"true": 1, "false": 0}
@@ -268,6 +268,7 @@ def check_foreign_keys(conn, pkg: dict, staged: dict, problems: list, bad: dict)
     """Report references to no row read (valid or not: a row with a typo in its own id is reported once,
     not once more for each row that points at it). A table that could not be read whole is not a target:
     its one problem is the one to fix."""
+    retired = retired_references(conn, pkg, staged)
     for res in pkg["resources"]:
         source = staged[res["name"]]
         dangling = set()
@@ -282,7 +283,11 @@ def check_foreign_keys(conn, pkg: dict, staged: dict, problems: list, bad: dict)
                 if rowid in bad[res["name"]]:
                     continue
                 empty = f" ({into.path} has no rows)" if not into.rows else ""
-                problems.append(problem_at(source, line, fk, f"{value!r} is not an id in {target}{empty}",
-                                           f"add a row with id {value!r} to {into.path} or correct the reference"))
+                fix = f"add a row with id {value!r} to {into.path} or correct the reference"
+                if (target, value) in retired:
+                    path, retired_line, survivor = retired[target, value]
+                    empty = f" (it was retired: {path} line {retired_line})"
+                    fix = f"use {survivor!r}, which replaced it" if survivor else "remove the reference: the row was removed"
+                problems.append(problem_at(source, line, fk, f"{value!r} is not an id in {target}{empty}", fix))
                 dangling.add(rowid)
         bad[res["name"]] |= dangling

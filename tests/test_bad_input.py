@@ -417,6 +417,17 @@ def retired_id_reused(w):
     return Expect(file, line, columns["id"], (f"{claim['id']!r} was retired", "retired_ids.csv line 2", "Fixture: merged"))
 
 
+def reference_to_merged_claim(w):
+    """A claim merged into another, its appearances still naming the old id: the fix names the survivor."""
+    old, survivor = row_of(w, "claims", 0)["id"], row_of(w, "claims", 1)["id"]
+    header, rows = rows_with_lines(w.csv("claims"))
+    write_rows(w.csv("claims"), header, [c for _, c in rows if c[0] != old])
+    add_row(w, "retired_ids", {"id": old, "table_name": "claims", "reason": "Fixture: merged for this test.",
+                               "replaced_by": survivor, "retired_on": "2026-12-01"})
+    file, line, columns = find(w, "appearances", lambda r: r["claim_id"] == old)
+    return Expect(file, line, columns["claim_id"], ("it was retired", f"use {survivor!r}"), problems=None)
+
+
 def survivor_missing(w):
     file, line, columns = add_row(w, "retired_ids", {"id": "old-claim-fixture", "table_name": "claims", "reason": "Fixture.",
                                                      "replaced_by": "no-such-claim", "retired_on": "2026-12-01"})
@@ -500,6 +511,7 @@ BAD = [
     pytest.param(claim_without_appearance, id="claim-without-appearance"),
     pytest.param(retired_id_reused, id="retired-id-used-again"),
     pytest.param(survivor_missing, id="retired-id-survivor-missing"),
+    pytest.param(reference_to_merged_claim, id="reference-to-merged-id"),
     # Files and bytes
     pytest.param(delete_file("claims"), id="csv-file-missing"),
     pytest.param(empty_file("documents"), id="csv-file-empty"),
