@@ -29,8 +29,10 @@ QUALIFYING_WORDS = [
     ("over", r"\b(over|more than|at least|upwards of|in excess of|above|exceeding)\b"),
     ("approx", r"\b(approximately|about|around|some|roughly|nearly|almost|an estimated|estimated|close to|circa)\b|~"),
 ]
+QUALIFYING_WORDS = [(name, re.compile(pattern)) for name, pattern in QUALIFYING_WORDS]
 # "1,500 more troops" is an increment too.
 MORE_AFTER = re.compile(r"^\s*more\b")
+BRACKETS = re.compile(r"\([^)]*\)")
 # Words for a vague quantity: the wording gives no figure at all.
 VAGUE = re.compile(r"\b(several|many|some|a few|dozens|hundreds|thousands|millions)\b")
 
@@ -71,7 +73,7 @@ def _qualifier(before: str, after: str) -> str:
     if MORE_AFTER.match(after):
         return "additional"
     for name, pattern in QUALIFYING_WORDS:
-        if re.search(pattern, before):
+        if pattern.search(before):
             return name
     return "stated"
 
@@ -82,7 +84,7 @@ def parse(wording: str) -> Figure | None:
     Raises WordingError when it holds figures that are neither one figure nor a range.
     A conversion in brackets ("400 kilometers (250 miles)") is not a second figure.
     """
-    text = re.sub(r"\([^)]*\)", " ", wording.lower().replace("\u00a0", " ")).strip()
+    text = BRACKETS.sub(" ", wording.lower().replace("\u00a0", " ")).strip()
     found = RANGE.search(text)
     if found:
         rest = text[: found.start()] + " " + text[found.end():]
