@@ -61,3 +61,12 @@ def test_troop_figures_against_their_wording(pkg, values, column):
     (rule,) = rules(resource(pkg, "troop_estimates"), "figuresFromWording")
     problems = figure_problems(rule, values)
     assert [p[0] for p in problems][:1] == ([column] if column else [])
+
+
+def test_every_date_group_declares_its_precision_rule(pkg):
+    """A date group left out of the rules would go unchecked: each X_start, X_end, X_precision has one."""
+    for res in pkg["resources"]:
+        names = field_names(res)
+        groups = {n.removesuffix("_precision") for n in names
+                  if n.endswith("_precision") and {n.replace("_precision", "_start"), n.replace("_precision", "_end")} <= set(names)}
+        assert groups == {r["prefix"] for r in rules(res, "datePrecision")}, res["name"]
