@@ -70,3 +70,10 @@ def test_every_date_group_declares_its_precision_rule(pkg):
         groups = {n.removesuffix("_precision") for n in names
                   if n.endswith("_precision") and {n.replace("_precision", "_start"), n.replace("_precision", "_end")} <= set(names)}
         assert groups == {r["prefix"] for r in rules(res, "datePrecision")}, res["name"]
+
+
+def test_every_table_with_stable_ids_can_retire_them(pkg):
+    """retired_ids.table_name lists every other table: each has a one-column primary key of stable IDs."""
+    (rule,) = rules(resource(pkg, "retired_ids"), "retires")
+    field = next(f for f in resource(pkg, "retired_ids")["schema"]["fields"] if f["name"] == rule["table"])
+    assert field["constraints"]["enum"] == [r["name"] for r in pkg["resources"] if r["name"] != "retired_ids"]
