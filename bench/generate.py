@@ -74,6 +74,7 @@ COLUMNS = {
                        "qualifier scope as_of_text as_of_start as_of_end as_of_precision as_of_inferred as_of_basis excerpt "
                        "excerpt_occurrence note",
     "claim_relations": "id claim_id relation related_claim_id basis",
+    "retired_ids": "id table_name reason replaced_by retired_on",  # header only: nothing is retired
 }
 COLUMNS = {name: cols.split() for name, cols in COLUMNS.items()}
 
@@ -93,6 +94,7 @@ def counts(n: int) -> dict:
         "troop_estimates": round(n * ESTIMATES_PER_APPEARANCE),
         "claim_relations": min(claims - 1, round(claims * RELATIONS_PER_CLAIM)),
         "weapon_systems": max(1, min(WEAPON_SYSTEMS, mentions // 2)),
+        "retired_ids": 0,
     }
 
 

@@ -17,7 +17,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import coverage, locate, publish, read, releases, search, validate, views
+from . import coverage, locate, publish, read, releases, rules, search, validate, views
 from .load import load_all
 from .problems import BuildFailed
 from .progress import Progress
@@ -81,6 +81,8 @@ def check(pkg: dict, data_dir: Path, seeds_dir: Path, conn, progress: Progress |
     with progress.stage("locate"):
         for name, source in staged.items():
             locate.locate_unsure(conn, source, text_of, problems, bad[name])
+    with progress.stage("cross-table rules"):  # after locate: a figure is read from wording proven to be in its excerpt
+        rules.check_table_rules(conn, pkg, staged, problems, bad)
     if problems:
         raise BuildFailed(problems)
     return staged

@@ -73,7 +73,7 @@ BEFORE = {
           union all select id, 'best', value_best from troop_estimates where value_best is not null
           union all select id, 'high', value_high from troop_estimates where value_high is not null
         ) b on b.id = t.id
-        where t.scope != 'army_size'
+        where t.scope != 'army_size' and t.qualifier != 'additional'
         order by as_of, estimator, b.soldiers""", ["as_of", "estimator", "soldiers"], []),
     **{name: (f"""
         select w.name as weapon_system, w.category, m.status,
