@@ -29,7 +29,7 @@ from scripts.locate import find_all
 from scripts.read import MAX_CELL_CHARS
 from scripts.releases import next_version
 
-from .conftest import DATA, ROOT, SEEDS
+from .conftest import DATA, ROOT, SEEDS, unrelated_claims
 
 OUT = "nk_russia.db"
 BOM = "\ufeff"
@@ -368,7 +368,10 @@ def released_then(change, declare, *words):
 def add_relation(w):
     header, rows = rows_with_lines(w.csv("claim_relations"))
     copy = list(rows[0][1])
-    copy[header.index("id")] = "bad-input-fixture-relation"
+    claim, other = unrelated_claims(w.data)
+    for column, value in (("id", "bad-input-fixture-relation"), ("claim_id", claim), ("relation", "responds_to"),
+                          ("related_claim_id", other)):
+        copy[header.index(column)] = value
     write_rows(w.csv("claim_relations"), header, [c for _, c in rows] + [copy])
 
 

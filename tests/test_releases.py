@@ -15,7 +15,7 @@ from scripts.problems import BuildFailed
 from scripts.releases import (RETIRED, Snapshot, diff, next_version, parse_version, release_folders, release_status,
                               version_problem, zip_name)
 
-from .conftest import ROOT, read_csv, write_csv
+from .conftest import ROOT, read_csv, unrelated_claims, write_csv
 
 RELEASES = ROOT / "releases"
 
@@ -219,7 +219,9 @@ def released_change(tmp_path_factory):
     assert run_make(repo, "release").returncode != 0  # nothing changed yet: nothing to release
     header, rows = read_csv(repo / "data" / "claim_relations.csv")
     kept, retired, changed = rows[0], rows[1], rows[2]
-    added = dict(kept, id="test-fixture-added-relation", basis="Test fixture: a relation added by the release test.")
+    claim, other = unrelated_claims(repo / "data")
+    added = dict(kept, id="test-fixture-added-relation", claim_id=claim, relation="responds_to", related_claim_id=other,
+                 basis="Test fixture: a relation added by the release test.")
     old_basis = changed["basis"]
     changed["basis"] = "Test fixture: a corrected basis."
     write_csv(repo / "data" / "claim_relations.csv", header, [r for r in rows if r is not retired] + [added])
