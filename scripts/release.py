@@ -66,7 +66,7 @@ def changelog_entry(version: str, date: str, status: Status, diff: Diff, zip_sha
         per_table = ", ".join(f"{name} {len(t.added)}" for name, t in diff.tables.items())
         lines.append(f"First release: {counts(diff)['rows_added']} rows ({per_table}).")
     else:
-        lines.append(f"{status.level.upper()} release since {status.latest}: {'; '.join(status.reasons)}.")
+        lines.append(f"{status.level.upper()} release since {status.latest}; every change by id at `/changes`.")
         lines += ["", "| table | rows added | rows removed | rows changed | columns added | columns removed |",
                   "| --- | ---: | ---: | ---: | --- | --- |"]
         retired = {r["id"] for r in diff.retired}
@@ -76,10 +76,11 @@ def changelog_entry(version: str, date: str, status: Status, diff: Diff, zip_sha
                          f"{', '.join(t.columns_removed)} |")
         if diff.retired:
             lines += ["", "Retired ids:", ""]
-            lines += [f"- `{r['id']}` ({r.get('table_name', '')}): {r.get('reason', '')}"
-                      + (f"; replaced by `{r['replaced_by']}`" if r.get("replaced_by") else "") for r in diff.retired]
+            lines += [f"- `{r['id']}` ({r.get('table_name', '')}"
+                      + (f", replaced by `{r['replaced_by']}`" if r.get("replaced_by") else "") + f"): {r.get('reason', '')}"
+                      for r in diff.retired]
     lines += ["", f"Files: `releases/{version}/`; zip `{zip_name(version)}` (sha256 `{zip_sha}`), served at "
-                  f"`/releases/{version}/{zip_name(version)}`; every change by id at `/changes`.", ""]
+                  f"`/releases/{version}/{zip_name(version)}`.", ""]
     return "\n".join(lines) + "\n"
 
 

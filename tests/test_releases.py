@@ -11,7 +11,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from scripts.problems import BuildFailed
+from scripts.release import site_plugin
 from scripts.releases import (RETIRED, Snapshot, diff, next_version, parse_version, release_folders, release_status,
                               version_problem, zip_name)
 
@@ -98,10 +98,7 @@ def test_unreleased_changes_are_allowed_in_the_build_and_said():
 # ---- the releases kept in the repository ---------------------------------------------------------
 
 def test_first_release_is_the_curated_data_and_its_zip_is_reproducible():
-    from importlib.util import module_from_spec, spec_from_file_location
-    spec = spec_from_file_location("nk_releases_test", ROOT / "plugins" / "nk_releases.py")
-    plugin = module_from_spec(spec)
-    spec.loader.exec_module(plugin)
+    plugin = site_plugin(ROOT)
     versions = [v for v, _ in release_folders(RELEASES)]
     assert versions[0] == "1.0.0"
     for version, folder in release_folders(RELEASES):
@@ -290,3 +287,13 @@ def test_the_feed_and_the_row_page_of_a_released_change(released_change):
     assert f"Last changed in <a href=\"/changes#v{version}\">release {version}</a>" in row_page
     assert "Test fixture: a corrected basis." in row_page
     assert f"as release {released_change['latest']} published it" in old_row
+
+
+def test_templates_get_the_current_release_for_citations(built):
+    """nk_release: what the citation block names (plugins/nk_releases.py current_release)."""
+    import asyncio
+    from .conftest import site_instance
+    release = asyncio.run(site_plugin(ROOT).current_release(site_instance(built)))
+    latest, _ = release_folders(RELEASES)[-1]
+    assert release["version"] == latest and release["citation_label"].startswith(f"release {latest} of 20")
+    assert release["zip_url"] == f"/releases/{latest}/{zip_name(latest)}"
