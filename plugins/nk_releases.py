@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import re
+import weakref
 import zipfile
 from pathlib import Path
 from xml.etree import ElementTree
@@ -169,7 +170,17 @@ async def has_release_tables(datasette) -> bool:
     return bool(await rows(datasette, "select 1 from sqlite_master where name = 'release_changes'"))
 
 
+# The database is immutable: the current release is read once per Datasette instance, not on every page.
+_current = weakref.WeakKeyDictionary()
+
+
 async def current_release(datasette) -> dict | None:
+    if datasette not in _current:
+        _current[datasette] = await read_current_release(datasette)
+    return _current[datasette]
+
+
+async def read_current_release(datasette) -> dict | None:
     if not await has_release_tables(datasette):
         return None
     found = await rows(datasette, "select * from releases where released order by position desc limit 1")

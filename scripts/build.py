@@ -117,8 +117,8 @@ def write_database(pkg: dict, data_dir: Path, seeds_dir: Path, out: Path, progre
                     export.wait()
                 progress.peaks["data package export"] = export.peak_rss_mb
                 conn.execute("PRAGMA main.journal_mode = DELETE")  # one self-contained file again
-            with progress.stage("releases"):  # compares the exported package: refused before anything is replaced
-                status = releases.record(conn, pkg, data_dir, export.folder if export else None)
+            with progress.stage("releases"):  # refused here, the version leaves every output as it was
+                status = releases.record(conn, pkg, data_dir)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())  # written without waiting for the disk: on it before it is published
         os.replace(tmp, out)

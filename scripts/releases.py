@@ -76,6 +76,21 @@ def read_snapshot(folder: Path) -> Snapshot:
     return Snapshot(package, tables, types, keys)
 
 
+def database_snapshot(conn, pkg: dict) -> Snapshot:
+    """The tables just built, as their CSV export (scripts/publish.py) will read: NULL as an empty cell, every
+    other value as str() gives it, which is what the csv module writes."""
+    tables, types, keys = {}, {}, {}
+    for res in pkg["resources"]:
+        names = [f["name"] for f in all_fields(res) if f["name"] not in NOT_COMPARED]
+        key = primary_key(res)
+        cursor = conn.execute(f"SELECT {', '.join(map(quote_identifier, names))} FROM {quote_identifier(res['name'])}")
+        rows = ({n: "" if v is None else str(v) for n, v in zip(names, row)} for row in cursor)
+        tables[res["name"]] = {row[key]: row for row in rows}
+        types[res["name"]] = {f["name"]: f["type"] for f in all_fields(res) if f["name"] not in NOT_COMPARED}
+        keys[res["name"]] = key
+    return Snapshot(pkg, tables, types, keys)
+
+
 EMPTY = Snapshot({"resources": []}, {}, {})
 
 
@@ -231,13 +246,11 @@ def version_problem(status: Status, package_path: Path, display_path: str) -> Pr
     return None
 
 
-def release_status(declared: str, releases_dir: Path, current: Snapshot | None) -> Status:
+def release_status(declared: str, releases_dir: Path, current: Snapshot) -> Status:
     folders = release_folders(releases_dir)
     if not folders:
         return Status(declared, None, None, [], None)
     latest, folder = folders[-1]
-    if current is None:  # no data package exported: nothing to compare
-        return Status(declared, latest, None, [], None)
     d = diff(read_snapshot(folder), current)
     level, reasons = d.level()
     return Status(declared, latest, level, reasons, d)
@@ -339,12 +352,12 @@ def write_tables(conn, releases: list[dict], status: Status) -> None:
                              ":old_value, :new_value)", change_rows(e["version"], e["diff"]))
 
 
-def record(conn, pkg: dict, data_dir: Path, exported: Path | None) -> Status:
-    """The build's stage: check the declared version against releases/ (beside data/) and load the change log.
-
-    exported: the folder this build's data package was written to (dist/ before it is put in place)."""
+def record(conn, pkg: dict, data_dir: Path) -> Status:
+    """The build's stage, once the tables are loaded: check the declared version against releases/ (beside
+    data/) and load the change log."""
     releases_dir = Path(data_dir).parent / "releases"
-    status = release_status(pkg.get("version", ""), releases_dir, read_snapshot(exported) if exported and releases_dir.is_dir() else None)
+    current = database_snapshot(conn, pkg) if release_folders(releases_dir) else None
+    status = release_status(pkg.get("version", ""), releases_dir, current)
     package_path = Path(data_dir) / "datapackage.json"
     problem = version_problem(status, package_path, display_path(package_path))
     if problem:

@@ -297,3 +297,9 @@ def test_templates_get_the_current_release_for_citations(built):
     latest, _ = release_folders(RELEASES)[-1]
     assert release["version"] == latest and release["citation_label"].startswith(f"release {latest} of 20")
     assert release["zip_url"] == f"/releases/{latest}/{zip_name(latest)}"
+
+
+def test_the_build_compares_the_same_values_its_csv_export_holds(pkg, built, conn):
+    from scripts.releases import database_snapshot, read_snapshot
+    exported, loaded = read_snapshot(built["dist"]), database_snapshot(conn, pkg)
+    assert exported.tables == loaded.tables and exported.types == loaded.types and exported.keys == loaded.keys
