@@ -248,9 +248,17 @@ async def release_row_page(datasette, request):
     return Response.html(await datasette.render_template("nk_release_row.html", context, request=request))
 
 
+async def release_index(datasette, request):
+    version = request.url_vars["version"]
+    if not release_files(version):
+        raise NotFound(f"no release {version}")
+    return Response.redirect(f"/changes#v{version}")
+
+
 @hookimpl
 def register_routes():
     return [(r"^/changes$", changes_page), (r"^/changes\.atom$", changes_feed),
+            (rf"^/releases/(?P<version>{VERSION})/?$", release_index),
             (rf"^/releases/(?P<version>{VERSION})/(?P<name>[A-Za-z0-9_.-]+)$", release_file),
             (rf"^/releases/(?P<version>{VERSION})/(?P<table>[a-z_]+)/(?P<row_id>[^/]+)$", release_row_page)]
 

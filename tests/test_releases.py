@@ -112,6 +112,13 @@ def test_first_release_is_the_curated_data_and_its_zip_is_reproducible():
     assert "## 1.0.0 — " in (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
 
 
+def test_every_release_is_a_valid_data_package():
+    from frictionless import Package
+    for version, folder in release_folders(RELEASES):
+        report = Package(str(folder / "datapackage.json")).validate()
+        assert report.valid, (version, report.flatten(["rowNumber", "fieldName", "type", "note"])[:10])
+
+
 def test_release_tables_list_every_release_and_first_appearances(built, conn):
     releases = [dict(r) for r in conn.execute("SELECT * FROM releases WHERE released ORDER BY position")]
     assert [r["version"] for r in releases] == [v for v, _ in release_folders(RELEASES)]
@@ -151,6 +158,7 @@ def test_old_releases_stay_downloadable_byte_for_byte(site):
         assert response.headers["content-type"] == "application/zip"
         assert hashlib.sha256(response.content).hexdigest() == sums[zip_name(version)]
     assert site("/releases/1.0.0/secret.txt").status_code == 404
+    assert site("/releases/1.0.0/").status_code == 302 and site("/releases/1.0.0/").headers["location"] == "/changes#v1.0.0"
     assert site("/releases/9.9.9/claims.csv").status_code == 404
 
 
