@@ -61,6 +61,7 @@ HEADLINE_SHARE = 0.40  # real 2/5
 PAIRED_SHARE = 0.12  # sentences carrying two claims: real 145 distinct excerpts for 162 appearances
 
 COLUMNS = {
+    "retired_ids": "id table_name reason replaced_by retired_on",  # header only: nothing is retired
     "documents": "id label headline outlet url date_text date_start date_end date_precision date_inferred date_basis sha256",
     "actors": "id name kind country role affiliation_id conflict_party document_id excerpt excerpt_occurrence",
     "claims": "id claim topic direction subject_id",
@@ -74,7 +75,6 @@ COLUMNS = {
                        "qualifier scope as_of_text as_of_start as_of_end as_of_precision as_of_inferred as_of_basis excerpt "
                        "excerpt_occurrence note",
     "claim_relations": "id claim_id relation related_claim_id basis",
-    "retired_ids": "id table_name reason replaced_by retired_on",  # header only: nothing is retired
 }
 COLUMNS = {name: cols.split() for name, cols in COLUMNS.items()}
 
@@ -84,6 +84,7 @@ def counts(n: int) -> dict:
     claims = max(1, round(n * CLAIMS_PER_APPEARANCE))
     mentions = round(n * MENTIONS_PER_APPEARANCE)
     return {
+        "retired_ids": 0,
         "appearances": n,
         "documents": max(1, round(n / APPEARANCES_PER_DOCUMENT)),
         "claims": claims,
@@ -94,7 +95,6 @@ def counts(n: int) -> dict:
         "troop_estimates": round(n * ESTIMATES_PER_APPEARANCE),
         "claim_relations": min(claims - 1, round(claims * RELATIONS_PER_CLAIM)),
         "weapon_systems": max(1, min(WEAPON_SYSTEMS, mentions // 2)),
-        "retired_ids": 0,
     }
 
 

@@ -54,9 +54,10 @@ class Retired:
                 result = await db.execute("select id, table_name, reason, replaced_by, retired_on from retired_ids "
                                           "order by retired_on, id")
                 rows = [dict(r) for r in result.rows]
+            survivors = {}  # built apart, then set at once: two first requests may both get here
             for r in rows:
-                self.survivors.setdefault((r["table_name"], r["replaced_by"]), []).append(r)
-            self.rows = {(r["table_name"], r["id"]): r for r in rows}
+                survivors.setdefault((r["table_name"], r["replaced_by"]), []).append(r)
+            self.survivors, self.rows = survivors, {(r["table_name"], r["id"]): r for r in rows}
         return self.rows
 
     async def row(self, table: str, pk: str) -> dict | None:

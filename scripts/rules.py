@@ -108,13 +108,13 @@ def retired_rows(conn, source, rule: dict, staged: dict, pkg: dict):
     """Rows (of any table named in the retired-ids table's enum) whose id is retired, and retired rows
     whose survivor is not in its table."""
     table_col, by_col = rule["table"], rule["replacedBy"]
-    t, by = quote_identifier(table_col), quote_identifier(by_col)
+    t, by, rid = quote_identifier(table_col), quote_identifier(by_col), quote_identifier(primary_key(source.resource))
     tables = constraints(next(f for f in source.resource["schema"]["fields"] if f["name"] == table_col))["enum"]
     for name in tables:
         target = staged[name]
         pk = quote_identifier(primary_key(resource(pkg, name)))
         sql = (f"SELECT s.rowid, s._line, s.{pk}, r._line, r.reason, r.{by} FROM {source.table} r "
-               f"JOIN {target.table} s ON s.{pk} = r.id WHERE r.{t} = ?")
+               f"JOIN {target.table} s ON s.{pk} = r.{rid} WHERE r.{t} = ?")
         for rowid, line, key, retired_line, reason, survivor in conn.execute(sql, (name,)):
             use = f"use {survivor!r} instead, or give the row a new id" if survivor else "give the row a new id"
             yield (name, rowid, line, primary_key(resource(pkg, name)),
@@ -122,8 +122,8 @@ def retired_rows(conn, source, rule: dict, staged: dict, pkg: dict):
                    f"{use}: a retired id is never used again, so that its old links keep pointing where they did")
         if not target.complete:
             continue
-        sql = (f"SELECT rowid, _line, id, {by} FROM {source.table} WHERE {t} = ? AND {by} <> '' "
-               f"AND ({by} = id OR {by} NOT IN (SELECT {pk} FROM {target.table}))")
+        sql = (f"SELECT rowid, _line, {rid}, {by} FROM {source.table} WHERE {t} = ? AND {by} <> '' "
+               f"AND ({by} = {rid} OR {by} NOT IN (SELECT {pk} FROM {target.table}))")
         for rowid, line, key, survivor in conn.execute(sql, (name,)):
             problem = "is the retired id itself" if survivor == key else f"is not an id in {target.path}"
             yield (source.name, rowid, line, by_col, f"{survivor!r} {problem}",
@@ -137,7 +137,8 @@ def retired_references(conn, pkg: dict, staged: dict) -> dict:
     for res in pkg["resources"]:
         for rule in rules(res, "retires"):
             source = staged[res["name"]]
-            sql = f"SELECT {quote_identifier(rule['table'])}, id, _line, {quote_identifier(rule['replacedBy'])} FROM {source.table}"
+            key = quote_identifier(primary_key(res))
+            sql = f"SELECT {quote_identifier(rule['table'])}, {key}, _line, {quote_identifier(rule['replacedBy'])} FROM {source.table}"
             out.update({(table, key): (source.path, line, survivor) for table, key, line, survivor in conn.execute(sql)})
     return out
 
