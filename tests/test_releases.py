@@ -2,6 +2,7 @@
 and old releases kept downloadable (scripts/releases.py, scripts/release.py, plugins/nk_releases.py)."""
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -215,13 +216,25 @@ def retired_ids_csv(repo: Path) -> Path:
     return repo / "data" / f"{RETIRED}.csv"
 
 
+def catch_up_release(repo: Path) -> None:
+    """Release what the data already holds beyond the latest release (curation merged since), as its refusal
+    says to, so that the next release holds only the test's changes; then nothing is left to release."""
+    first = run_make(repo, "release")
+    fix = re.search(r'set "version" to ([0-9.]+), then run make release again', first.stderr)
+    if fix:
+        set_version(repo, fix.group(1))
+        assert run_make(repo, "release").returncode == 0
+    again = run_make(repo, "release")
+    assert again.returncode != 0 and "there is nothing to release" in again.stderr, again.stderr
+
+
 @pytest.fixture(scope="module")
 def released_change(tmp_path_factory):
     """A scratch copy of the repository in which a row is added, a value changed and an id retired, then released."""
     repo = tmp_path_factory.mktemp("repo")
     for name in COPIED:
         (shutil.copytree if (ROOT / name).is_dir() else shutil.copy2)(ROOT / name, repo / name)
-    assert run_make(repo, "release").returncode != 0  # nothing changed yet: nothing to release
+    catch_up_release(repo)
     header, rows = read_csv(repo / "data" / "claim_relations.csv")
     kept, retired, changed = rows[0], rows[1], rows[2]
     claim, other = unrelated_claims(repo / "data")
