@@ -1,7 +1,8 @@
 """Stage 2, validate: check every staged cell against the declared schema, and say what to fix.
 
 The schema's constraints become, per table, one SQL condition that is true for every row that may
-break them (required, type, enum, pattern, length, range, calendar dates, date groups, cell length).
+break them (required, type, enum, pattern, length, range, calendar dates, date groups, cell length, and
+the row rules declared in the package's "rules", compiled by scripts/rules.py).
 SQLite evaluates it over the staging table in C; only the rows it flags come back to Python, where
 parse_cell gives the exact message and fix. The condition may flag a good row (a decimal point, a
 '<' that opens no tag), never miss a bad one. Primary-key uniqueness and foreign keys are queries too.

@@ -448,10 +448,10 @@ def claim_without_appearance(w):
 
 def retired_id_reused(w):
     claim = row_of(w, "claims", 0)
-    add_row(w, "retired_ids", {"id": claim["id"], "table_name": "claims", "reason": "Fixture: merged for this test.",
-                               "replaced_by": row_of(w, "claims", 1)["id"], "retired_on": "2026-12-01"})
+    _, retired_line, _ = add_row(w, "retired_ids", {"id": claim["id"], "table_name": "claims", "reason": "Fixture: merged for this test.",
+                                                    "replaced_by": row_of(w, "claims", 1)["id"], "retired_on": "2026-12-01"})
     file, line, columns = find(w, "claims", 0)
-    return Expect(file, line, columns["id"], (f"{claim['id']!r} was retired", "retired_ids.csv line 2", "Fixture: merged"))
+    return Expect(file, line, columns["id"], (f"{claim['id']!r} was retired", f"retired_ids.csv line {retired_line}", "Fixture: merged"))
 
 
 def reference_to_merged_claim(w):

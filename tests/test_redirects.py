@@ -103,3 +103,18 @@ def test_survivor_ids_are_tilde_encoded_like_datasette_row_urls():
 @pytest.mark.parametrize("path", ["/nk_russia/claims", "/nk_russia/claims/a/b", "/other/claims/a", "/-/nk-retired/claims/a"])
 def test_only_row_pages_of_the_database_are_matched(path):
     assert nk_redirects.ROW_PAGE.match(path) is None
+
+
+def test_every_curated_retired_id_leads_to_its_survivor_or_says_why(site, conn):
+    """The real data/retired_ids.csv, on the in-process site."""
+    retired = conn.execute("SELECT id, table_name, replaced_by FROM retired_ids").fetchall()
+    for r in retired:
+        response = site(f"/nk_russia/{r['table_name']}/{r['id']}")
+        if r["replaced_by"]:
+            assert response.status_code == 301, r["id"]
+            assert response.headers["location"] == nk_redirects.redirect_target(
+                nk_redirects.ROW_PAGE.match(f"/nk_russia/{r['table_name']}/{r['id']}"), r["replaced_by"], b""), r["id"]
+            survivor = site(response.headers["location"])
+            assert survivor.status_code == 200 and f"{r['id']} was merged into this" in survivor.text, r["id"]
+        else:
+            assert response.status_code == 410 and r["id"] in response.text, r["id"]
