@@ -6,8 +6,8 @@ facet counts as our build, from the same CSVs, with raw executemany and no check
 Rows go straight from csv.reader into the typed tables (the same DDL), converted by SQLite in the INSERT;
 an excerpt's offsets are its nth occurrence in the seed text, found with str.find and never verified.
 Nothing is staged, validated, located with care, sorted or exported (no data package, no inspect file).
-The derived tables, coverage, FTS5 index and facet counts ARE the output, so they come from the build's own
-stages. Our build ÷ this is what checking, staging and the data package cost.
+The derived tables, coverage, FTS5 index, facet counts and release tables ARE the output, so they come from
+the build's own stages. Our build ÷ this is what checking, staging and the data package cost.
 """
 import argparse
 import csv
@@ -16,7 +16,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from scripts import coverage, facets, search, views
+from scripts import coverage, facets, releases, search, views
 from scripts.load import create_table_sql, index_sql
 from scripts.schema import derived_fields, fields, load_order, quote_identifier
 
@@ -75,10 +75,11 @@ def raw_same_output(data_dir: Path, seeds_dir: Path, out: Path, metadata_yaml: P
                              rows_of(data_dir / res["path"], res, texts))
             for sql in index_sql(res):
                 conn.execute(sql)
-    views.create_views(conn)
     coverage.write_coverage(conn)
+    views.create_views(conn)  # after coverage, as in the build: evidence origins read its sentences
     search.enable_search(conn, pkg)
     facets.write_facet_counts(conn, facets.read_default_facets(metadata_yaml))
+    releases.record(conn, pkg, data_dir)  # the release tables (the build's last stage)
     conn.close()
 
 

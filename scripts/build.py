@@ -17,7 +17,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import coverage, facets, locate, publish, read, search, validate, views
+from . import coverage, facets, locate, publish, read, releases, rules, search, validate, views
 from .load import load_all
 from .problems import BuildFailed
 from .progress import Progress
@@ -81,16 +81,19 @@ def check(pkg: dict, data_dir: Path, seeds_dir: Path, conn, progress: Progress |
     with progress.stage("locate"):
         for name, source in staged.items():
             locate.locate_unsure(conn, source, text_of, problems, bad[name])
+    with progress.stage("cross-table rules"):  # after locate: a figure is read from wording proven to be in its excerpt
+        rules.check_table_rules(conn, pkg, staged, problems, bad)
     if problems:
         raise BuildFailed(problems)
     return staged
 
 
 def write_database(pkg: dict, data_dir: Path, seeds_dir: Path, out: Path, progress: Progress,
-                   dist_dir: Path | None = None, facet_defaults: dict | None = None) -> publish.DistExport | None:
+                   dist_dir: Path | None = None, facet_defaults: dict | None = None) -> tuple[publish.DistExport | None, releases.Status]:
     """Build `out`; with dist_dir, also the data package, written by a second process once the tables are
-    loaded (returned, still to be put in place: only after the database is); with facet_defaults (table →
-    default facet columns, from metadata.yml), their counts."""
+    loaded (returned, still to be put in place: only after the database is), and the declared version's
+    status against releases/; with facet_defaults (table → default facet columns, from metadata.yml), their
+    counts."""
     out.parent.mkdir(parents=True, exist_ok=True)  # a first build into a new folder, as for build/ and dist/
     tmp = temp_file(out.parent, out.name, ".tmp")
     os.chmod(tmp, 0o644)  # mkstemp makes it private; the published file is world-readable
@@ -105,12 +108,12 @@ def write_database(pkg: dict, data_dir: Path, seeds_dir: Path, out: Path, progre
                 conn.execute("PRAGMA main.journal_mode = WAL")  # other processes read the loaded tables while the build writes
             if dist_dir:
                 export = publish.DistExport(tmp, data_dir / "datapackage.json", dist_dir)
-            with progress.stage("derived tables"):
-                views.create_views(conn)
-            if facet_defaults:  # counted on the second core while coverage and FTS are written
-                counts = facets.FacetCounts(tmp, facet_defaults)
             with progress.stage("coverage"):
                 coverage.write_coverage(conn)
+            with progress.stage("derived tables"):  # after coverage: evidence origins read its sentences
+                views.create_views(conn)
+            if facet_defaults:  # counted on the second core while the FTS index is written
+                counts = facets.FacetCounts(tmp, facet_defaults)
             with progress.stage("full-text search"):
                 search.enable_search(conn, pkg)
             if counts:
@@ -123,10 +126,12 @@ def write_database(pkg: dict, data_dir: Path, seeds_dir: Path, out: Path, progre
                 progress.peaks["data package export"] = export.peak_rss_mb
             if dist_dir or facet_defaults:
                 conn.execute("PRAGMA main.journal_mode = DELETE")  # one self-contained file again
+            with progress.stage("releases"):  # refused here, the version leaves every output as it was
+                status = releases.record(conn, pkg, data_dir)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())  # written without waiting for the disk: on it before it is published
         os.replace(tmp, out)
-        return export
+        return export, status
     except BaseException:
         for helper in (export, counts):
             if helper:
@@ -137,11 +142,11 @@ def write_database(pkg: dict, data_dir: Path, seeds_dir: Path, out: Path, progre
 
 
 def build(data_dir: Path, seeds_dir: Path, out: Path, metadata_yaml: Path | None = None,
-          build_dir: Path | None = None, dist_dir: Path | None = None, progress: Progress | None = None) -> None:
+          build_dir: Path | None = None, dist_dir: Path | None = None, progress: Progress | None = None) -> releases.Status:
     progress = progress or Progress(enabled=False)
     pkg = read.read_package(data_dir / "datapackage.json")  # BuildFailed, not a traceback, on a JSON typo
     facet_defaults = facets.read_default_facets(metadata_yaml) if metadata_yaml else None
-    export = write_database(pkg, data_dir, seeds_dir, out, progress, dist_dir, facet_defaults)
+    export, status = write_database(pkg, data_dir, seeds_dir, out, progress, dist_dir, facet_defaults)
     try:
         if metadata_yaml and build_dir:
             with progress.stage("metadata and inspect file"):
@@ -153,6 +158,7 @@ def build(data_dir: Path, seeds_dir: Path, out: Path, metadata_yaml: Path | None
         raise
     if export:
         export.publish()
+    return status
 
 
 def check_only(data_dir: Path, seeds_dir: Path, progress: Progress) -> None:
@@ -177,7 +183,9 @@ def main(argv=None) -> int:
         if args.check_only:
             check_only(args.data, args.seeds, progress)
         else:
-            build(args.data, args.seeds, args.out, args.metadata, args.build_dir, args.dist, progress)
+            notice = build(args.data, args.seeds, args.out, args.metadata, args.build_dir, args.dist, progress).notice()
+            if notice:
+                print(notice, file=sys.stderr)
     except BuildFailed as e:
         print(e.report(), file=sys.stderr)
         return 1
