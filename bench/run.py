@@ -372,7 +372,8 @@ def cache_headers(results: dict) -> list[str]:
              "As `make serve` sends them (measured in this run). The deploy images add datasette-hashed-urls: every",
              "database page moves to `/nk_russia-<hash>/…` and a successful response there is marked",
              "`Cache-Control: max-age=31536000, public` (new data, new hash, new URLs; `/nk_russia/…` redirects there).",
-             "Errors and redirects are always `no-store` (plugins/nk_hardening.py), so a CDN never keeps a failure.", "",
+             "Errors are always `no-store` and a redirect is cached a day at most (plugins/nk_hardening.py), so a CDN",
+             "never keeps a failure.", "",
              "| page | status | Cache-Control (make serve) |", "| --- | ---: | --- |"]
     lines += [f"| {name} | {p['status']} | `{p.get('cache_control') or '(none)'}` |" for name, p in pages.items()]
     return lines

@@ -65,13 +65,33 @@ def with_security_headers(headers):
     return [(k, v) for k, v in headers if k.lower() not in names] + SECURITY_HEADERS
 
 
+# A redirect may be cached, briefly: a retired id's 301 (plugins/nk_redirects.py) asks for a day.
+LONGEST_REDIRECT_CACHE = 86_400
+
+
+def max_age(value: bytes) -> int | None:
+    for part in value.decode("latin-1").split(","):
+        name, _, number = part.strip().partition("=")
+        if name.lower() == "max-age" and number.strip().isdigit():
+            return int(number)
+    return None
+
+
 def cacheable_only_if_ok(status: int, headers):
-    """Only a successful response may be cached. datasette-hashed-urls (in the deploy images) marks every
-    response under the hashed database URL `max-age=31536000, public`, errors included: a CDN would then
-    serve a momentary 500, or a 404 from before a fix, for a year. Every other response is no-store."""
+    """Only a successful response may be cached for long. datasette-hashed-urls (in the deploy images) marks
+    every response under the hashed database URL `max-age=31536000, public`, errors included: a CDN would
+    then serve a momentary 500, or a 404 from before a fix, for a year. Errors become no-store; a redirect
+    keeps its own header unless it asks for more than LONGEST_REDIRECT_CACHE, which it gets instead."""
     if 200 <= status < 300:
         return headers
-    return [(k, v) for k, v in headers if k.lower() != b"cache-control"] + [(b"cache-control", b"no-store")]
+    cache = [v for k, v in headers if k.lower() == b"cache-control"]
+    if 300 <= status < 400:
+        if not cache or (max_age(cache[-1]) or 0) <= LONGEST_REDIRECT_CACHE:
+            return headers
+        replacement = f"max-age={LONGEST_REDIRECT_CACHE}".encode()
+    else:
+        replacement = b"no-store"
+    return [(k, v) for k, v in headers if k.lower() != b"cache-control"] + [(b"cache-control", replacement)]
 
 
 def is_traversal(scope) -> bool:

@@ -145,7 +145,7 @@ def dockerfile(port: int | str) -> str:
         "USER datasette",
         "# CDN caching: datasette-hashed-urls (requirements.txt) moves the immutable database to",
         "# /nk_russia-<hash>/... and sends `Cache-Control: max-age=31536000, public` there; new data, new URLs.",
-        "# Only successful responses keep it: plugins/nk_hardening.py marks every other one no-store.",
+        "# Only successful responses keep it: plugins/nk_hardening.py makes errors no-store, redirects a day at most.",
         *listen,
         "EXPOSE 8080",
         "# scripts/serve.py's flags, the settings of settings.json included, on 0.0.0.0; one worker process per",

@@ -193,3 +193,19 @@ def test_errors_are_never_cached_even_behind_hashed_urls(built):
     for response in (missing, bad_sql):
         assert response.status_code >= 400
         assert response.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.parametrize("status, given, sent", [
+    (200, b"max-age=31536000, public", b"max-age=31536000, public"),
+    (404, b"max-age=31536000, public", b"no-store"), (500, None, b"no-store"),
+    (301, b"max-age=86400", b"max-age=86400"), (302, None, None),
+    (301, b"max-age=31536000, public", b"max-age=86400")])
+def test_only_success_is_cached_for_long(status, given, sent):
+    import importlib.util
+    from .conftest import ROOT
+    spec = importlib.util.spec_from_file_location("nk_hardening_for_test", ROOT / "plugins" / "nk_hardening.py")
+    hardening = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hardening)
+    headers = [(b"content-type", b"text/html")] + ([(b"cache-control", given)] if given else [])
+    out = dict(hardening.cacheable_only_if_ok(status, headers))
+    assert out.get(b"cache-control") == sent
