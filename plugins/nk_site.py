@@ -17,7 +17,7 @@ DATABASE = "nk_russia"
 MARK_OPEN, MARK_CLOSE = "\ue000", "\ue001"
 ROW_REF = re.compile(r"([a-z_]+)/([A-Za-z0-9_.-]+)")
 LINK_COLUMNS = {"row", "example_row"}
-RENDERED_COLUMNS = LINK_COLUMNS | {"snippet"}
+RENDERED_COLUMNS = LINK_COLUMNS | {"snippet", "document_id"}
 SPEAKER_COLUMN = {"appearances": "speaker_id", "quotes": "speaker_id", "weapon_mentions": "source_id",
                   "troop_estimates": "estimator_id", "weapon_specs": None}
 FACT_TABLES = set(SPEAKER_COLUMN)
@@ -82,16 +82,70 @@ def document_reference(doc: dict) -> str:
     return f"“{title}” ({outlet}, {when}; archived as {doc['id']})"
 
 
+def as_of_label(e: dict) -> str:
+    """How an as-of date reads: an open-ended range is "or later", never a bare start date."""
+    if e["as_of_precision"] == "unknown" or not e["as_of_start"]:
+        return "undated"
+    if e["as_of_precision"] == "range":
+        return f"{e['as_of_start']}–{e['as_of_end']}" if e["as_of_end"] else f"{e['as_of_start']} or later"
+    return e["as_of_start"]
+
+
+def figure_phrase(e: dict) -> str:
+    return f"{e['original_wording']} ({e['estimator']}, as of {as_of_label(e)})"
+
+
+def summary(estimates: list[dict], contested: list[dict], denials: list[dict], counts: dict) -> list[str]:
+    """The answer in plain words, from the rows the home page shows: the range of troop figures (increments
+    and the army's total size left out), who disagrees, who denies, and how much the data covers."""
+    out = []
+    totals = [e for e in estimates if e["qualifier"] != "additional" and e["scope"] != "army_size"]
+    figures = [(e["value_best"] or e["value_high"] or e["value_low"], e) for e in totals]
+    figures = [(v, e) for v, e in figures if v is not None]
+    if figures:
+        low, high = min(figures, key=lambda f: f[0])[1], max(figures, key=lambda f: f[0])[1]
+        latest = max((e["as_of_start"] for _, e in figures if e["as_of_start"]), default=None)
+        sources = sorted({e["estimator"] for _, e in figures})
+        if low is high:
+            out.append(f"One figure is given for North Korean troops in or sent to Russia: {figure_phrase(low)}.")
+        else:
+            out.append(f"{len(figures)} figures for North Korean troops in or sent to Russia, from {len(sources)} "
+                       f"sources, range from {figure_phrase(low)} to {figure_phrase(high)}; the most recent "
+                       f"as-of date is {latest or 'unknown'}. They are kept apart, never averaged.")
+    increments = [e for e in estimates if e["qualifier"] == "additional"]
+    for e in increments:
+        out.append(f"{e['estimator']} also reports “{e['original_wording']}”, an increment on an earlier figure, not a total.")
+    if contested:
+        disputed = sorted(contested, key=lambda c: -(c["denying_sources"] + c["unconfirming_sources"]))[0]
+        out.append(f"{len(contested)} claim{'s are' if len(contested) != 1 else ' is'} contested or denied; the most "
+                   f"disputed, “{disputed['claim']}”, has {disputed['supporting_sources']} supporting, "
+                   f"{disputed['denying_sources']} denying and {disputed['unconfirming_sources']} not-confirming "
+                   f"independent source{'s' if disputed['unconfirming_sources'] != 1 else ''}.")
+    deniers = list(dict.fromkeys(d["speaker"] for d in denials))
+    if deniers:
+        out.append(f"Denials come from {join_names(deniers)} ({len(denials)} statement{'s' if len(denials) != 1 else ''}).")
+    if counts.get("documents"):
+        out.append(f"All of this rests on {counts['documents']} archived news texts, {counts.get('claims') or 0} "
+                   f"claims and {counts.get('appearances') or 0} statements, each linked to its exact sentence.")
+    return out
+
+
+def join_names(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def citation(what: str, doc: dict, start: int, end: int, version: str, url: str, accessed: datetime.date) -> str:
     return (f"{what}. Source: {document_reference(doc)}, characters {start}–{end}. "
             f"Russia–North Korea military cooperation dataset, version {version}. {url} "
             f"(accessed {accessed.isoformat()}).")
 
 
-def timeline_layout(points: list[dict], width: int = 640, height: int = 240, pad: int = 48) -> dict:
+def timeline_layout(points: list[dict], width: int = 440, height: int = 250, pad: int = 56) -> dict:
     """Positions for an SVG chart of figures (low/best/high) by as-of date, coloured by estimator.
 
-    points: dicts with as_of (YYYY[-MM[-DD]]), estimator, low, best, high, label, href.
+    points: dicts with as_of (YYYY[-MM[-DD]], for order), as_of_label (how the date reads, e.g. "2024-06 or
+    later"; as_of when absent), estimator, low, best, high, label, href. Increments are not points: the
+    caller leaves them out, since a chart of totals would read them as totals.
     """
     palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
     if not points:
@@ -119,7 +173,9 @@ def timeline_layout(points: list[dict], width: int = 640, height: int = 240, pad
                       "open_high": p["high"] is not None and p["low"] is None and p["best"] is None,
                       "colour": colour[p["estimator"]], "label": p["label"], "href": p["href"]})
     ticks = [{"y": y(v), "label": f"{v:,}"} for v in range(0, top + 1, top // 4)]
-    axis = [{"x": round(pad + i * slot + slot / 2, 1), "label": d} for i, d in enumerate(dates)]
+    labels = {p["as_of"]: p.get("as_of_label") or p["as_of"] for p in points}
+    axis = [{"x": round(pad + i * slot + slot / 2, 1), "label": labels[d].split(" ", 1)[0],
+             "label2": (labels[d].split(" ", 1) + [""])[1]} for i, d in enumerate(dates)]
     legend = [{"name": e, "colour": colour[e]} for e in estimators]
     return {"width": width, "height": height, "pad": pad, "marks": marks, "ticks": ticks, "dates": axis, "legend": legend}
 
@@ -220,13 +276,14 @@ async def home_context(datasette) -> dict:
     estimates = await rows(datasette, """
         select t.id, t.as_of_start, t.as_of_end, t.as_of_precision, t.as_of_inferred, t.original_wording, t.scope,
                t.value_low, t.value_best, t.value_high, e.name as estimator, r.name as reported_by,
-               t.document_id, t.excerpt
+               t.document_id, t.excerpt, t.qualifier
         from troop_estimates t join actors e on e.id = t.estimator_id left join actors r on r.id = t.reported_by_id
         where t.scope != 'army_size' order by t.as_of_start desc, t.id limit ?""", [HOME_LIMIT])
-    points = [{"as_of": e["as_of_start"] or "undated", "estimator": e["estimator"], "low": e["value_low"],
-               "best": e["value_best"], "high": e["value_high"],
-               "label": f"{e['original_wording']} ({e['scope'].replace('_', ' ')}) — {e['estimator']}, as of {e['as_of_start'] or 'undated'}",
-               "href": row_path(f"troop_estimates/{e['id']}")} for e in reversed(estimates)]
+    points = [{"as_of": e["as_of_start"] or "undated", "as_of_label": as_of_label(e), "estimator": e["estimator"],
+               "low": e["value_low"], "best": e["value_best"], "high": e["value_high"],
+               "label": f"{e['original_wording']} ({e['scope'].replace('_', ' ')}) — {e['estimator']}, as of {as_of_label(e)}",
+               "href": row_path(f"troop_estimates/{e['id']}")}
+              for e in reversed(estimates) if e["qualifier"] != "additional"]
     transfers = {direction: await rows(datasette, """
         select weapon_system_id as id, name, category, mentions, statuses, top_sources as sources,
                example_mention_id as example
@@ -244,6 +301,9 @@ async def home_context(datasette) -> dict:
     counts = {t: all_counts.get(t) for t in ("documents", "claims", "appearances", "quotes", "actors",
                                              "weapon_mentions", "troop_estimates")}
     return {"estimates": estimates, "timeline": timeline_layout(points), "transfers": transfers,
+            "summary": summary(estimates, contested, denials, counts),
+            "increments": [e for e in estimates if e["qualifier"] == "additional"],
+            "carried": any(e["reported_by"] for e in estimates),
             "contested": contested, "denials": denials, "counts": counts}
 
 
@@ -261,13 +321,16 @@ def prepare_connection(conn, database):
 
 
 @hookimpl
-def render_cell(value, column):
-    # Called for every cell of every page (15,000 on a 1,000-row query): only two columns concern us,
+def render_cell(value, column, table):
+    # Called for every cell of every page (15,000 on a 1,000-row query): only three columns concern us,
     # so the others return at the first test, and no cell ever runs SQL.
     if column not in RENDERED_COLUMNS or not isinstance(value, str):
         return None
     if column == "snippet":
         return highlight_snippet(value) if MARK_OPEN in value else None
+    if column == "document_id":
+        # Query results only: table pages already link a document_id with its label (a foreign key).
+        return None if table else Markup(f'<a href="{escape(row_path("documents/" + value))}">{escape(value)}</a>')
     path = row_path(value)
     return Markup(f'<a href="{escape(path)}">{escape(value)}</a>') if path else None
 
