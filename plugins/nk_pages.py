@@ -105,7 +105,8 @@ def extra_template_vars(template, database, table, view_name, request, datasette
         if template == "index.html":
             return {"status_anchor": status_anchor}
         if view_name == "page" and request is not None and request.path == "/about":
-            return {"codebook": codebook_html(CODEBOOK.read_text(encoding="utf-8"))}
+            # Template pages get no metadata from Datasette: the method page names the publisher and licence.
+            return {"codebook": codebook_html(CODEBOOK.read_text(encoding="utf-8")), "metadata": datasette.metadata()}
         if view_name == "table" and database == DATABASE and table in LEAD_COLUMNS:
             return {"nk_column_order": lambda display_columns: lead_order([c["name"] for c in display_columns], table)}
         if template.startswith("query") and database == DATABASE and request is not None:

@@ -5,6 +5,7 @@ citations, the timeline layout) come first and are tested directly; the hooks be
 rows and hand them to the templates in templates/.
 """
 import datetime
+import json
 import re
 
 from datasette import hookimpl
@@ -21,6 +22,9 @@ RENDERED_COLUMNS = LINK_COLUMNS | {"snippet", "document_id"}
 SPEAKER_COLUMN = {"appearances": "speaker_id", "quotes": "speaker_id", "weapon_mentions": "source_id",
                   "troop_estimates": "estimator_id", "weapon_specs": None}
 FACT_TABLES = set(SPEAKER_COLUMN)
+# How the document page names and orders the kinds of highlighted passage (one colour each in nk.css).
+KINDS = {"appearances": "claim made, denied or doubted", "quotes": "direct quote", "weapon_mentions": "weapon mention",
+         "weapon_specs": "weapon specification", "troop_estimates": "troop figure"}
 SUPPORTING = ("asserts", "confirms", "warns", "speculates")
 # Each home-page list shows at most this many rows (all of them at today's size), with a link to the rest.
 HOME_LIMIT = 25
@@ -134,10 +138,44 @@ def join_names(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def citation(what: str, doc: dict, start: int, end: int, version: str, url: str, accessed: datetime.date) -> str:
-    return (f"{what}. Source: {document_reference(doc)}, characters {start}–{end}. "
-            f"Russia–North Korea military cooperation dataset, version {version}. {url} "
-            f"(accessed {accessed.isoformat()}).")
+def citations(what: str, doc: dict, start: int, end: int, dataset: dict, url: str, accessed: datetime.date) -> dict:
+    """One row cited four ways: plain text and APA to paste into a story, BibTeX and CSL-JSON for reference
+    managers. Character offsets only in the machine-readable forms (BibTeX note, CSL-JSON), where a tool can
+    use them. dataset: title, publisher, version, licence."""
+    source = document_reference(doc)
+    title, publisher, version, licence = dataset["title"], dataset["publisher"], dataset["version"], dataset["licence"]
+    plain = (f"{what}. In {title}, version {version}. {publisher}. Licence: {licence}. Source: {source}. {url} "
+             f"(accessed {accessed.isoformat()}).")
+    apa = (f"{publisher}. (n.d.). {what} [Data set record]. In {title} (Version {version}). "
+           f"Retrieved {accessed.strftime('%B')} {accessed.day}, {accessed.year}, from {url}")
+    key = re.sub(r"[^A-Za-z0-9]+", "_", url.rstrip("/").rsplit("/", 2)[-2] + "_" + url.rstrip("/").rsplit("/", 1)[-1])
+
+    def bib(value: str) -> str:
+        return value.replace("\\", "\\textbackslash{}").replace("{", "\\{").replace("}", "\\}")
+    bibtex = "\n".join([
+        f"@misc{{nk_russia_{key},",
+        f"  title = {{{bib(what)}}},",
+        f"  author = {{{{{bib(publisher)}}}}},",
+        f"  howpublished = {{{bib(title)}, version {bib(version)}}},",
+        f"  url = {{{url}}},",
+        f"  urldate = {{{accessed.isoformat()}}},",
+        f"  note = {{Licence: {bib(licence)}. Source: {bib(source)}, characters {start}--{end}}}",
+        "}"])
+    csl = json.dumps({
+        "id": f"nk_russia_{key}", "type": "dataset", "title": what, "container-title": title,
+        "author": [{"literal": publisher}], "publisher": publisher, "version": version, "URL": url,
+        "accessed": {"date-parts": [[accessed.year, accessed.month, accessed.day]]},
+        "note": f"Licence: {licence}. Source: {source}, characters {start}–{end}.",
+        "source": doc["id"], "locator": f"{start}-{end}"}, ensure_ascii=False, indent=2)
+    return {"Plain text": plain, "APA": apa, "BibTeX": bibtex, "CSL-JSON": csl}
+
+
+def dataset_citation_fields(metadata) -> dict:
+    """The dataset as cited: its title, publisher, version (the build's, or 'unversioned') and licence."""
+    return {"title": metadata("title") or "Russia–North Korea military cooperation dataset",
+            "publisher": metadata("publisher") or "the dataset's curators",
+            "version": metadata("dataset_version") or "unversioned",
+            "licence": metadata("license") and metadata("license").split(" (")[0] or "see the site"}
 
 
 def timeline_layout(points: list[dict], width: int = 440, height: int = 250, pad: int = 56) -> dict:
@@ -218,6 +256,14 @@ async def claim_context(datasette, claim_id: str) -> dict | None:
     return claim
 
 
+def proper(code: str) -> str:
+    """A code as words, place names capitalised: 'deployed_to_russia' → 'deployed to Russia'."""
+    words = code.replace("_", " ")
+    for name in ("russia", "ukraine", "north korea", "south korea"):
+        words = re.sub(rf"\b{name}\b", name.title(), words)
+    return words
+
+
 def describe(table: str, row: dict, speaker: dict | None, extra: dict) -> str:
     who = speaker["name"] if speaker else "the document"
     if table == "appearances":
@@ -228,7 +274,7 @@ def describe(table: str, row: dict, speaker: dict | None, extra: dict) -> str:
         direction = f", {row['direction']}" if row["direction"] else ""
         return f"{extra['weapon']} ({row['status']}{direction}), according to {who}"
     if table == "troop_estimates":
-        return f"“{row['original_wording']}” North Korean troops ({row['scope'].replace('_', ' ')}), according to {who}"
+        return f"“{row['original_wording']}” North Korean troops ({proper(row['scope'])}), according to {who}"
     return f"{extra['weapon']} {row['attribute']}: {row['value_text']}"
 
 
@@ -245,13 +291,13 @@ async def fact_context(datasette, table: str, pk: str, request) -> dict | None:
     if row.get("weapon_system_id"):
         extra["weapon"] = (await one(datasette, "select name from weapon_systems where id = ?", [row["weapon_system_id"]]))["name"]
     what = describe(table, row, speaker, extra)
-    version = (datasette.metadata("dataset_version") or "unversioned")
     url = request.url.split("?")[0]
     return {
         "row": row, "document": doc, "speaker": speaker, "reported_by": reported_by, "what": what,
         "passage": passage(doc["text"], row["char_start"], row["char_end"]),
         "claim": await claim_context(datasette, row["claim_id"]) if row.get("claim_id") else None,
-        "citation": citation(what, doc, row["char_start"], row["char_end"], version, url, datetime.date.today()),
+        "citations": citations(what, doc, row["char_start"], row["char_end"], dataset_citation_fields(datasette.metadata),
+                               url, datetime.date.today()),
         "document_reference": document_reference(doc),
     }
 
@@ -266,9 +312,12 @@ async def document_context(datasette, pk: str, request) -> dict | None:
             spans.append((r["char_start"], r["char_end"], f"{table}/{r['id']}"))
     coverage = await one(datasette, "select * from document_coverage where document_id = ?", [pk])
     uncovered = await rows(datasette, "select text from sentences where document_id = ? and substantive and not covered order by char_start", [pk])
-    pieces = [dict(p, ending=[{"ref": ref, "href": row_path(ref), "short": ref.split("/")[1]} for ref in p["ending"]])
+    pieces = [dict(p, kinds=sorted({ref.split("/")[0] for ref in p["refs"]}, key=list(KINDS).index),
+                   ending=[{"ref": ref, "href": row_path(ref), "short": ref.split("/")[1]} for ref in p["ending"]])
               for p in segments(doc["text"], spans)]
-    return {"document": doc, "segments": pieces, "coverage": coverage, "uncovered": uncovered,
+    counted = {k: sum(1 for _, _, ref in spans if ref.startswith(k + "/")) for k in KINDS}
+    legend = [{"kind": k, "label": KINDS[k], "rows": n} for k, n in counted.items() if n]
+    return {"document": doc, "segments": pieces, "coverage": coverage, "uncovered": uncovered, "legend": legend,
             "cited_rows": len(spans), "document_reference": document_reference(doc)}
 
 

@@ -90,8 +90,11 @@ def test_row_page_shows_highlighted_excerpt_and_citation(page, conn):
     row_id, excerpt = conn.execute("SELECT id, excerpt FROM quotes ORDER BY id LIMIT 1").fetchone()
     page.goto(f"{page.base}/nk_russia/quotes/{row_id}")
     assert page.locator(".nk-passage mark").inner_text() == excerpt
-    citation = page.locator(".nk-cite").inner_text()
+    citation = page.locator(".nk-cite").first.inner_text()
     assert f"/nk_russia/quotes/{row_id}" in citation and "version" in citation and "accessed" in citation
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.locator("button.nk-copy").first.click()
+    assert page.evaluate("navigator.clipboard.readText()") == citation
 
 
 def test_document_page_highlights_and_links_cited_spans(page, conn):

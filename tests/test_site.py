@@ -46,12 +46,38 @@ def test_row_paths_only_for_row_references():
     assert nk_site.row_path("../../etc/passwd") is None
 
 
-def test_citation_names_source_version_url_and_access_date():
+def test_citations_name_dataset_publisher_version_licence_and_keep_offsets_machine_readable():
     doc = {"id": "003_x", "headline": "H", "label": "L", "outlet": "", "date_text": "", "date_start": "2024-06",
            "date_end": None, "date_precision": "range", "date_inferred": 1}
-    text = nk_site.citation("W", doc, 1, 5, "0.1.0+abc", "http://h/r", datetime.date(2026, 1, 2))
-    assert "“H” (publisher not stated in the text, published 2024-06 or later (inferred); archived as 003_x)" in text
-    assert "version 0.1.0+abc" in text and "http://h/r" in text and "accessed 2026-01-02" in text
+    dataset = {"title": "T", "publisher": "P", "version": "0.1.0+abc", "licence": "CC BY 4.0"}
+    out = nk_site.citations("W", doc, 1, 5, dataset, "http://h/nk_russia/quotes/q-1", datetime.date(2026, 1, 2))
+    assert list(out) == ["Plain text", "APA", "BibTeX", "CSL-JSON"]
+    for text in out.values():
+        assert "T" in text and "P" in text and "0.1.0+abc" in text and "http://h/nk_russia/quotes/q-1" in text
+    assert "“H” (publisher not stated in the text, published 2024-06 or later (inferred); archived as 003_x)" in out["Plain text"]
+    assert "CC BY 4.0" in out["Plain text"] and "accessed 2026-01-02" in out["Plain text"]
+    assert "characters" not in out["Plain text"] and "characters" not in out["APA"]
+    assert "Retrieved January 2, 2026" in out["APA"]
+    assert "characters 1--5" in out["BibTeX"] and out["BibTeX"].startswith("@misc{nk_russia_quotes_q_1,")
+    csl = json.loads(out["CSL-JSON"])
+    assert csl["type"] == "dataset" and csl["locator"] == "1-5" and csl["accessed"]["date-parts"] == [[2026, 1, 2]]
+
+
+def test_summary_states_the_range_the_increment_and_who_denies():
+    est = [{"original_wording": "up to 3,000", "qualifier": "up_to", "scope": "in_russia", "value_low": None,
+            "value_best": None, "value_high": 3000, "as_of_start": "2024-06", "as_of_end": None,
+            "as_of_precision": "range", "estimator": "NIS"},
+           {"original_wording": "over 10,000", "qualifier": "over", "scope": "deployed_to_russia", "value_low": 10000,
+            "value_best": None, "value_high": None, "as_of_start": "2024-11", "as_of_end": None,
+            "as_of_precision": "month", "estimator": "Officials"},
+           {"original_wording": "an additional 1,500", "qualifier": "additional", "scope": "in_russia", "value_low": None,
+            "value_best": 1500, "value_high": None, "as_of_start": "2024-06", "as_of_end": None,
+            "as_of_precision": "range", "estimator": "NIS"}]
+    contested = [{"claim": "C", "supporting_sources": 5, "denying_sources": 1, "unconfirming_sources": 2}]
+    text = " ".join(nk_site.summary(est, contested, [{"speaker": "Russian government"}], {"documents": 5}))
+    assert "from up to 3,000 (NIS, as of 2024-06 or later) to over 10,000 (Officials, as of 2024-11)" in text
+    assert "“an additional 1,500”, an increment on an earlier figure, not a total" in text
+    assert "“C”" in text and "Denials come from Russian government" in text and "5 archived news texts" in text
 
 
 def test_timeline_places_bounds_and_points():
