@@ -28,8 +28,9 @@ PARAM_CHOICES = {
     "actor": ("select name as value, name as label from actors order by name", "Actor"),
     "document": ("select substr(id, 1, 3) as value, substr(id, 1, 3) || ' — ' || label as label from documents order by id",
                  "Document"),
-    "scope": ("select distinct replace(scope, '_', ' ') as value, replace(scope, '_', ' ') as label "
-              "from troop_estimates order by 1", "What the figure counts"),
+    "scope": ("select distinct replace(replace(scope, '_', ' '), 'russia', 'Russia') as value, "
+              "replace(replace(scope, '_', ' '), 'russia', 'Russia') as label from troop_estimates order by 1",
+              "What the figure counts"),
     "status": ("select distinct status as value, status as label from weapon_mention_counts order by 1", "Status"),
     "q": (None, "Words to search for"),
 }

@@ -22,9 +22,11 @@ RENDERED_COLUMNS = LINK_COLUMNS | {"snippet", "document_id"}
 SPEAKER_COLUMN = {"appearances": "speaker_id", "quotes": "speaker_id", "weapon_mentions": "source_id",
                   "troop_estimates": "estimator_id", "weapon_specs": None}
 FACT_TABLES = set(SPEAKER_COLUMN)
-# How the document page names and orders the kinds of highlighted passage (one colour each in nk.css).
-KINDS = {"appearances": "claim made, denied or doubted", "quotes": "direct quote", "weapon_mentions": "weapon mention",
-         "weapon_specs": "weapon specification", "troop_estimates": "troop figure"}
+DOCUMENT_LABELS: dict[str, str] = {}
+# How the document page names the kinds of highlighted passage (one colour each in nk.css), the most specific
+# first: a passage cited as several kinds takes the colour of the first (claims cover most of a text).
+KINDS = {"troop_estimates": "troop figure", "quotes": "direct quote", "weapon_specs": "weapon specification",
+         "weapon_mentions": "weapon mention", "appearances": "claim made, denied or doubted"}
 SUPPORTING = ("asserts", "confirms", "warns", "speculates")
 # Each home-page list shows at most this many rows (all of them at today's size), with a link to the rest.
 HOME_LIMIT = 25
@@ -178,7 +180,7 @@ def dataset_citation_fields(metadata) -> dict:
             "licence": metadata("license") and metadata("license").split(" (")[0] or "see the site"}
 
 
-def timeline_layout(points: list[dict], width: int = 440, height: int = 250, pad: int = 56) -> dict:
+def timeline_layout(points: list[dict], width: int = 400, height: int = 230, pad: int = 56, top_pad: int = 14) -> dict:
     """Positions for an SVG chart of figures (low/best/high) by as-of date, coloured by estimator.
 
     points: dicts with as_of (YYYY[-MM[-DD]], for order), as_of_label (how the date reads, e.g. "2024-06 or
@@ -191,12 +193,12 @@ def timeline_layout(points: list[dict], width: int = 440, height: int = 250, pad
     dates = sorted({p["as_of"] for p in points})
     top = max(max(v for v in (p["low"], p["best"], p["high"]) if v is not None) for p in points)
     top = max(1000, -(-int(top * 1.15) // 2000) * 2000)  # headroom above the largest figure
-    slot = (width - 2 * pad) / max(1, len(dates))
+    slot = (width - pad - 8) / max(1, len(dates))
     estimators = list(dict.fromkeys(p["estimator"] for p in points))
     colour = {e: palette[i % len(palette)] for i, e in enumerate(estimators)}
 
     def y(v):
-        return round(height - pad - (height - 2 * pad) * v / top, 1)
+        return round(height - pad - (height - pad - top_pad) * v / top, 1)
 
     marks = []
     for p in points:
@@ -328,9 +330,11 @@ async def home_context(datasette) -> dict:
                t.document_id, t.excerpt, t.qualifier
         from troop_estimates t join actors e on e.id = t.estimator_id left join actors r on r.id = t.reported_by_id
         where t.scope != 'army_size' order by t.as_of_start desc, t.id limit ?""", [HOME_LIMIT])
+    for e in estimates:
+        e["scope_label"] = proper(e["scope"])
     points = [{"as_of": e["as_of_start"] or "undated", "as_of_label": as_of_label(e), "estimator": e["estimator"],
                "low": e["value_low"], "best": e["value_best"], "high": e["value_high"],
-               "label": f"{e['original_wording']} ({e['scope'].replace('_', ' ')}) — {e['estimator']}, as of {as_of_label(e)}",
+               "label": f"{e['original_wording']} ({e['scope_label']}) — {e['estimator']}, as of {as_of_label(e)}",
                "href": row_path(f"troop_estimates/{e['id']}")}
               for e in reversed(estimates) if e["qualifier"] != "additional"]
     transfers = {direction: await rows(datasette, """
@@ -379,9 +383,23 @@ def render_cell(value, column, table):
         return highlight_snippet(value) if MARK_OPEN in value else None
     if column == "document_id":
         # Query results only: table pages already link a document_id with its label (a foreign key).
-        return None if table else Markup(f'<a href="{escape(row_path("documents/" + value))}">{escape(value)}</a>')
+        if table:
+            return None
+        label = DOCUMENT_LABELS.get(value)
+        text = f"{value[:3]} · {label[:40].rstrip()}{'…' if len(label) > 40 else ''}" if label else value
+        return Markup(f'<a href="{escape(row_path("documents/" + value))}" title="{escape(value)}">{escape(text)}</a>')
     path = row_path(value)
-    return Markup(f'<a href="{escape(path)}">{escape(value)}</a>') if path else None
+    return Markup(f'<a href="{escape(path)}" title="{escape(value)}">{escape(value.split("/", 1)[1])}</a>') if path else None
+
+
+@hookimpl
+def startup(datasette):
+    # Document labels for query results' document_id links: read once, since render_cell runs no SQL.
+    async def load_labels():
+        if DATABASE in datasette.databases:
+            result = await datasette.get_database(DATABASE).execute("select id, label from documents")
+            DOCUMENT_LABELS.update({r["id"]: r["label"] for r in result.rows})
+    return load_labels
 
 
 @hookimpl

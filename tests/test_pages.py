@@ -51,7 +51,7 @@ def test_document_contents_answers_a_document_number_and_never_defaults(site, co
 def test_scope_filter_returns_exactly_the_rows_of_that_scope(site, conn):
     rows = site("/nk_russia/troop_estimates_by_source.json?_shape=array&scope=in%20russia").json()
     expected = conn.execute("SELECT count(*) FROM troop_estimates WHERE scope = 'in_russia'").fetchone()[0]
-    assert len(rows) == expected and {r["counts"] for r in rows} == {"in russia"}
+    assert len(rows) == expected and {r["counts"] for r in rows} == {"in Russia"}
 
 
 def test_query_page_offers_a_labelled_list_and_explains_an_empty_answer(site):
