@@ -103,6 +103,12 @@ async def param_choices(datasette, names) -> dict:
 @hookimpl
 def extra_template_vars(template, database, table, view_name, request, datasette):
     async def page_vars():
+        # The footer names the site's licence on every page, query and template pages included, whose own
+        # `metadata` is the query's or none.
+        site = {"nk_licence": {"name": datasette.metadata("license"), "url": datasette.metadata("license_url")}}
+        return {**site, **await specific_vars()}
+
+    async def specific_vars():
         if template == "index.html":
             return {"status_anchor": status_anchor}
         if view_name == "page" and request is not None and request.path == "/about":
@@ -110,7 +116,7 @@ def extra_template_vars(template, database, table, view_name, request, datasette
             return {"codebook": codebook_html(CODEBOOK.read_text(encoding="utf-8")), "metadata": datasette.metadata()}
         if view_name == "table" and database == DATABASE and table in LEAD_COLUMNS:
             return {"nk_column_order": lambda display_columns: lead_order([c["name"] for c in display_columns], table)}
-        if template.startswith("query") and database == DATABASE and request is not None:
+        if (template or "").startswith("query") and database == DATABASE and request is not None:
             canned = request.url_vars.get("table") or request.path.rstrip("/").split("/")[-1]
             query = (datasette.metadata("queries", database=DATABASE) or {}).get(canned)
             if not query:
