@@ -84,3 +84,24 @@ def test_table_page_folds_column_notes_and_leads_with_the_excerpt(site):
     assert '<details class="nk-column-notes">' in page
     head = page[page.index("<thead>"):page.index("</thead>")]
     assert head.index('data-column="excerpt"') < head.index('data-column="claim_id"')
+
+
+def test_home_chart_leaves_increments_out_and_reads_open_dates_as_or_later(site, conn):
+    page = site("/").text
+    chart = page[page.index('<svg class="nk-timeline"'):page.index("</svg>")]
+    plotted = conn.execute("SELECT count(*) FROM troop_estimates WHERE scope != 'army_size' AND qualifier != 'additional'").fetchone()[0]
+    assert chart.count("<g><title>") == plotted
+    for (wording,) in conn.execute("SELECT original_wording FROM troop_estimates WHERE qualifier = 'additional'"):
+        assert str(escape(wording)) not in chart
+        assert f"“{escape(wording)}”" in page[page.index("</svg>"):]  # named as an increment under the chart
+    if conn.execute("SELECT 1 FROM troop_estimates WHERE as_of_precision = 'range' AND as_of_end IS NULL "
+                    "AND scope != 'army_size'").fetchone():
+        assert ">or later</tspan>" in chart
+    assert ">Soldiers</text>" in chart and "As-of date" in chart
+
+
+def test_home_has_no_column_empty_on_every_row(site, conn):
+    page = site("/").text
+    troops = page[page.index('<section id="troops">'):]
+    carried = conn.execute("SELECT count(*) FROM troop_estimates WHERE reported_by_id IS NOT NULL AND scope != 'army_size'").fetchone()[0]
+    assert ("<th>Carried by</th>" in troops) == bool(carried)
