@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DB := nk_russia.db
 PORT ?= 8001
-INPUTS := $(wildcard data/*.csv data/*.json seeds/*.txt scripts/*.py) metadata.yml
+INPUTS := $(wildcard data/*.csv data/*.json data/CODEBOOK.md seeds/*.txt scripts/*.py) metadata.yml
 
 
 .PHONY: install build serve deploy-files test check stats coverage loadtest bench bench-quick audit screenshots clean

@@ -4,15 +4,12 @@ page's codebook, lead columns on table pages.
 Kept apart from nk_site.py (the evidence on row and document pages). Pure helpers first, tested directly;
 the hooks at the bottom only fetch rows and hand them to the templates.
 """
-import html
 import re
-from pathlib import Path
 
 from datasette import hookimpl
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 DATABASE = "nk_russia"
-CODEBOOK = Path(__file__).resolve().parent.parent / "data" / "CODEBOOK.md"
 # Fact tables open on the words and who said them; the remaining columns keep the schema's order.
 LEAD_COLUMNS = {
     "appearances": ["excerpt", "speaker_id", "stance", "claim_id"],
@@ -49,28 +46,6 @@ def lead_order(columns: list[str], table: str) -> list[int] | None:
 
 def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-
-
-def codebook_html(markdown: str) -> Markup:
-    """The codebook as HTML, headings shifted below the page's own and anchored, and each enumerated value
-    anchored as <field>-<value> (e.g. #weapon_mentions-status-hypothetical), so pages link a word to its meaning."""
-    from markdown_it import MarkdownIt
-    rendered = MarkdownIt("commonmark").enable("table").render(markdown)
-    field = ""
-    out = []
-    for line in rendered.splitlines():
-        heading = re.match(r"<h([1-6])>(.*)</h\1>", line)
-        if heading:
-            level, text = int(heading.group(1)), heading.group(2)
-            plain = re.sub(r"<[^>]+>", "", text)
-            first = re.split(r"[ ,]", html.unescape(plain))[0]
-            field = first.replace(".", "-") if "." in first else ""
-            line = f'<h{min(level + 1, 6)} id="codebook-{slug(plain)}">{text}</h{min(level + 1, 6)}>'
-        elif field:
-            line = re.sub(r"^<li><code>([^<]+)</code>",
-                          lambda m: f'<li id="{field}-{slug(html.unescape(m.group(1)))}"><code>{m.group(1)}</code>', line)
-        out.append(line)
-    return Markup("\n".join(out))
 
 
 def status_anchor(word: str, field: str = "weapon_mentions-status") -> str:
@@ -112,8 +87,9 @@ def extra_template_vars(template, database, table, view_name, request, datasette
         if template == "index.html":
             return {"status_anchor": status_anchor}
         if view_name == "page" and request is not None and request.path == "/about":
-            # Template pages get no metadata from Datasette: the method page names the publisher and licence.
-            return {"codebook": codebook_html(CODEBOOK.read_text(encoding="utf-8")), "metadata": datasette.metadata()}
+            # Template pages get no metadata from Datasette: the method page names the publisher and licence, and
+            # shows the codebook the build rendered into the metadata (scripts/codebook.py; no file read here).
+            return {"codebook": Markup(datasette.metadata("codebook_html") or ""), "metadata": datasette.metadata()}
         if view_name == "table" and database == DATABASE and table in LEAD_COLUMNS:
             return {"nk_column_order": lambda display_columns: lead_order([c["name"] for c in display_columns], table)}
         if (template or "").startswith("query") and database == DATABASE and request is not None:

@@ -125,9 +125,12 @@ def write_inspect(db: Path, out: Path) -> dict:
     return data
 
 
-def write_metadata(site_yaml: Path, pkg: dict, out: Path, version: str | None = None) -> None:
+def write_metadata(site_yaml: Path, pkg: dict, out: Path, version: str | None = None, codebook: Path | None = None) -> None:
+    from .codebook import render
     with open(site_yaml, encoding="utf-8") as f:
         site = yaml.safe_load(f)
+    if codebook and (rendered := render(codebook)):
+        site["codebook_html"] = rendered  # the method page shows it (plugins/nk_pages.py)
     write_json_atomic(out, merged_metadata(site, pkg, version))
 
 

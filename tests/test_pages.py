@@ -15,7 +15,8 @@ def test_lead_order_puts_the_key_then_the_words_and_the_speaker_first():
 
 
 def test_codebook_anchors_every_enumerated_value():
-    html = nk_pages.codebook_html((ROOT / "data" / "CODEBOOK.md").read_text(encoding="utf-8"))
+    from scripts.codebook import codebook_html
+    html = codebook_html((ROOT / "data" / "CODEBOOK.md").read_text(encoding="utf-8"))
     assert 'id="weapon_mentions-status-hypothetical"' in html and 'id="appearances-stance-denies"' in html
     assert "<h1" not in html
 
