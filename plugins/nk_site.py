@@ -162,14 +162,15 @@ async def claim_context(datasette, claim_id: str) -> dict | None:
     return claim
 
 
-def describe(table: str, row: dict, speaker: dict | None, extra: dict) -> str:
+def describe(table: str, row: dict, speaker: dict | None, extra: dict, labels: dict | None = None) -> str:
     who = speaker["name"] if speaker else "the document"
     if table == "appearances":
         return f"{who} ({row['stance'].replace('_', ' ')}): “{extra['claim']}”"
     if table == "quotes":
         return f"{who}: “{row['quote']}”"
     if table == "weapon_mentions":
-        direction = f", {row['direction']}" if row["direction"] else ""
+        code = row["direction"]
+        direction = f", {(labels or {}).get('direction', {}).get(code, code)}" if code else ""
         return f"{extra['weapon']} ({row['status']}{direction}), according to {who}"
     if table == "troop_estimates":
         return f"“{row['original_wording']}” North Korean troops ({row['scope'].replace('_', ' ')}), according to {who}"
@@ -188,7 +189,7 @@ async def fact_context(datasette, table: str, pk: str, request) -> dict | None:
         extra["claim"] = (await one(datasette, "select claim from claims where id = ?", [row["claim_id"]]))["claim"]
     if row.get("weapon_system_id"):
         extra["weapon"] = (await one(datasette, "select name from weapon_systems where id = ?", [row["weapon_system_id"]]))["name"]
-    what = describe(table, row, speaker, extra)
+    what = describe(table, row, speaker, extra, datasette.metadata("category_labels"))
     version = (datasette.metadata("dataset_version") or "unversioned")
     url = request.url.split("?")[0]
     return {
@@ -231,7 +232,7 @@ async def home_context(datasette) -> dict:
         select weapon_system_id as id, name, category, mentions, statuses, top_sources as sources,
                example_mention_id as example
         from transfer_summary where direction = ? order by firm desc, mentions desc, name limit ?""", [direction, HOME_LIMIT])
-        for direction in ("RU→KP", "KP→RU")}
+        for direction in ("ru_to_kp", "kp_to_ru")}
     contested = await rows(datasette, """
         select claim_id, claim, evidence_status, supporting_sources, denying_sources, unconfirming_sources
         from claim_evidence where evidence_status in ('contested', 'denied')

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from .schema import all_fields, derived_fields, primary_key
+from .schema import all_fields, category_labels, derived_fields, primary_key
 
 DATABASE = "nk_russia"
 
@@ -27,6 +27,8 @@ def merged_metadata(site: dict, pkg: dict, version: str | None = None) -> dict:
     meta = copy.deepcopy(site)
     if version:
         meta["dataset_version"] = version
+    # Pages show each categorical code's label (plugins/nk_labels.py); the package is not shipped to the site.
+    meta["category_labels"] = category_labels(pkg)
     tables = meta.setdefault("databases", {}).setdefault(DATABASE, {}).setdefault("tables", {})
     for res in pkg["resources"]:
         table = tables.setdefault(res["name"], {})

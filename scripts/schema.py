@@ -69,6 +69,19 @@ def facet_fields(res: dict) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def category_labels(pkg: dict) -> dict[str, dict[str, str]]:
+    """Column name → {code: human label}, from the `categories` declared beside an enum.
+
+    Codes stay ASCII for filters and SQL; pages show the label.  Keyed by column name alone because a
+    column that carries categories (e.g. direction) means the same thing in every table that has it."""
+    out = {}
+    for res in resources(pkg):
+        for f in fields(res):
+            if "categories" in f:
+                out.setdefault(f["name"], {}).update({c["value"]: c["label"] for c in f["categories"]})
+    return out
+
+
 def verbatim_fields(res: dict) -> list[tuple[str, str]]:
     """(field, where it must occur): 'document' (the row's seed) or another field of the row."""
     return [(f["name"], f["verbatimIn"]) for f in fields(res) if "verbatimIn" in f]

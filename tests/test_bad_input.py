@@ -400,7 +400,7 @@ BAD = [
     pytest.param(cell("troop_estimates", "value_high", "3,000", "whole number", "without commas"), id="integer-with-thousands-comma"),
     pytest.param(cell("appearances", "stated_inferred", "yes", "'yes'", "true or false"), id="boolean-yes"),
     pytest.param(cell("appearances", "stance", "assert", "'assert'", "not an allowed value", "asserts"), id="enum-not-allowed"),
-    pytest.param(cell("claims", "direction", "RU->KP", "not an allowed value", "RU→KP"), id="enum-ascii-arrow"),
+    pytest.param(cell("claims", "direction", "RU→KP", "not an allowed value", "ru_to_kp"), id="enum-old-arrow-code"),
     pytest.param(cell("actors", "country", "USA", "expected form"), id="pattern-country-code"),
     pytest.param(cell("troop_estimates", "value_low", "-5", "below the minimum"), id="integer-below-minimum"),
     pytest.param(cell("appearances", "stated_start", "2023-02-29", "'2023-02-29'", "calendar",

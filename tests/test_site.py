@@ -74,7 +74,7 @@ def test_home_answers_the_headline_questions(site, conn):
         assert f"/nk_russia/troop_estimates/{row_id}" in page
     assert "<svg" in page and "What Russia is said to have given North Korea" in page
     air = conn.execute("SELECT name FROM weapon_systems w WHERE category = 'air_defence' AND EXISTS "
-                       "(SELECT 1 FROM weapon_mentions m WHERE m.weapon_system_id = w.id AND m.direction = 'RU→KP')").fetchall()
+                       "(SELECT 1 FROM weapon_mentions m WHERE m.weapon_system_id = w.id AND m.direction = 'ru_to_kp')").fetchall()
     assert air and all(str(escape(n)) in page for (n,) in air)
     for (excerpt,) in conn.execute("SELECT excerpt FROM appearances WHERE stance = 'denies'"):
         assert str(escape(excerpt)) in page
