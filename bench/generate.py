@@ -74,6 +74,7 @@ COLUMNS = {
                        "qualifier scope as_of_text as_of_start as_of_end as_of_precision as_of_inferred as_of_basis excerpt "
                        "excerpt_occurrence note",
     "claim_relations": "id claim_id relation related_claim_id basis",
+    "aliases": "alias actor_id weapon_system_id claim_id variant",
 }
 COLUMNS = {name: cols.split() for name, cols in COLUMNS.items()}
 
@@ -662,8 +663,14 @@ class Generator:
     def run(self) -> dict:
         self.open()
         try:
+            spelled = set()
             for row in self.catalogue:
                 self.w["weapon_systems"](row[:5])
+                # The spelling variant readers type for hyphenated names (S400 for S-400), once per spelling.
+                run_together = row[1].split(" ")[0].replace("-", "")
+                if "-" in row[1].split(" ")[0] and run_together.casefold() not in spelled:
+                    spelled.add(run_together.casefold())
+                    self.w["aliases"]((run_together, "", row[0], "", "spelling"))
             j = 0
             sizes = document_sizes(self.n, self.sizes["documents"], self.rng)
             for d, size in enumerate(sizes):

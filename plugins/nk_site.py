@@ -12,12 +12,8 @@ from datasette.utils import tilde_decode, tilde_encode
 from markupsafe import Markup, escape
 
 DATABASE = "nk_russia"
-# Search snippets mark matches with these private-use characters (see the search query in metadata.yml),
-# so that the words are highlighted here after the rest of the text has been escaped.
-MARK_OPEN, MARK_CLOSE = "\ue000", "\ue001"
 ROW_REF = re.compile(r"([a-z_]+)/([A-Za-z0-9_.-]+)")
 LINK_COLUMNS = {"row", "example_row"}
-RENDERED_COLUMNS = LINK_COLUMNS | {"snippet"}
 SPEAKER_COLUMN = {"appearances": "speaker_id", "quotes": "speaker_id", "weapon_mentions": "source_id",
                   "troop_estimates": "estimator_id", "weapon_specs": None}
 FACT_TABLES = set(SPEAKER_COLUMN)
@@ -61,10 +57,6 @@ def row_path(ref: str) -> str | None:
     if not m:
         return None
     return f"/{DATABASE}/{m.group(1)}/{tilde_encode(m.group(2))}"
-
-
-def highlight_snippet(value: str) -> Markup:
-    return Markup(str(escape(value)).replace(MARK_OPEN, "<mark>").replace(MARK_CLOSE, "</mark>"))
 
 
 def document_reference(doc: dict) -> str:
@@ -263,12 +255,11 @@ def prepare_connection(conn, database):
 
 @hookimpl
 def render_cell(value, column):
-    # Called for every cell of every page (15,000 on a 1,000-row query): only two columns concern us,
-    # so the others return at the first test, and no cell ever runs SQL.
-    if column not in RENDERED_COLUMNS or not isinstance(value, str):
+    # Called for every cell of every page (15,000 on a 1,000-row query): only the link columns concern us,
+    # so the others return at the first test, and no cell ever runs SQL. (Search matches are highlighted
+    # by plugins/nk_search.py.)
+    if column not in LINK_COLUMNS or not isinstance(value, str):
         return None
-    if column == "snippet":
-        return highlight_snippet(value) if MARK_OPEN in value else None
     path = row_path(value)
     return Markup(f'<a href="{escape(path)}">{escape(value)}</a>') if path else None
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from .schema import all_fields, category_labels, derived_fields, primary_key
+from .search import ALIASES_TABLE, fts_table, searchable_columns
 
 DATABASE = "nk_russia"
 
@@ -35,6 +36,15 @@ def merged_metadata(site: dict, pkg: dict, version: str | None = None) -> dict:
         table.setdefault("title", res["title"])
         table.setdefault("description", res["description"])
         table["columns"] = {f["name"]: f["description"] for f in all_fields(res)}
+        if searchable_columns(res):
+            # The index's content is a view (text + aliases), so Datasette is told which index is the table's.
+            table["fts_table"] = fts_table(res["name"])
+    tables[ALIASES_TABLE] = {
+        "hidden": True, "title": "Search aliases",
+        "description": "Per indexed row, the spellings of the actors, weapon systems and claims it points at or names, "
+                       "added to its full-text index by the build (see the aliases table).",
+        "columns": {"table_name": "The indexed table.", "row_rowid": "The row's rowid in that table.",
+                    "words": "The spellings added to the row's index."}}
     return meta
 
 
