@@ -23,7 +23,7 @@ from pathlib import Path
 import yaml
 from markupsafe import escape
 
-from .schema import all_fields, category_labels, derived_fields, primary_key
+from .schema import all_fields, category_labels, derived_fields, normalised_dates, primary_key
 from .search import ALIASES_TABLE, fts_table, searchable_columns
 
 DATABASE = "nk_russia"
@@ -31,6 +31,8 @@ PACKAGE_ZIP = "nk_russia-data-package.zip"
 CODEBOOK = "CODEBOOK.md"
 # Fixed member times: the same data gives the same zip, byte for byte, hence the same sha256.
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+# Instructions to the build inside a derived field's declaration; not part of the published schema.
+BUILD_KEYS = {"after", "normalisedDate"}
 
 
 def merged_metadata(site: dict, pkg: dict, version: str | None = None) -> dict:
@@ -39,6 +41,8 @@ def merged_metadata(site: dict, pkg: dict, version: str | None = None) -> dict:
         meta["dataset_version"] = version
     # Pages show each categorical code's label (plugins/nk_labels.py); the package is not shipped to the site.
     meta["category_labels"] = category_labels(pkg)
+    # A date facet on a partial date (2023 would be read as a Julian day) uses its normalised day (plugins/nk_dates.py).
+    meta["normalised_dates"] = {res["name"]: normalised_dates(res) for res in pkg["resources"] if normalised_dates(res)}
     tables = meta.setdefault("databases", {}).setdefault(DATABASE, {}).setdefault("tables", {})
     for res in pkg["resources"]:
         table = tables.setdefault(res["name"], {})
@@ -72,7 +76,8 @@ def published_package(pkg: dict) -> dict:
     out = copy.deepcopy(pkg)
     for res in out["resources"]:
         schema = res["schema"]
-        schema["fields"] = schema["fields"] + schema.pop("derivedFields", [])
+        schema["fields"] = [{k: v for k, v in f.items() if k not in BUILD_KEYS} for f in all_fields(res)]
+        schema.pop("derivedFields", None)
     return out
 
 
