@@ -671,6 +671,7 @@ class Generator:
                 if "-" in row[1].split(" ")[0] and run_together.casefold() not in spelled:
                     spelled.add(run_together.casefold())
                     self.w["aliases"]((run_together, "", row[0], "", "spelling"))
+            self.sizes["aliases"] = len(spelled)  # follows from the catalogue, not from counts()
             j = 0
             sizes = document_sizes(self.n, self.sizes["documents"], self.rng)
             for d, size in enumerate(sizes):
