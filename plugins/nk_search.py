@@ -17,6 +17,7 @@ from markupsafe import Markup, escape
 # Columns that hold the words a search matches (the search query's snippet, the tables' indexed text).
 TEXT_COLUMNS = {"snippet", "excerpt", "claim", "quote", "original_wording", "text", "headline", "label"}
 SEARCH_PARAMETERS = ("q", "_search")
+FTS_SOURCE_SUFFIX = "_fts_source"  # scripts/search.py source_view()
 MAX_TERMS = 10  # a pasted paragraph is still searched, but only its first words are highlighted
 PREFIX_MIN = 3
 WORD = re.compile(r"\w+")
@@ -76,3 +77,16 @@ def render_cell(value, column):
         return None
     terms = _terms.get()
     return highlight(value, term_pattern(terms)) if terms else None
+
+
+@hookimpl
+def extra_template_vars(view_name, database, datasette):
+    # The views that feed the search indexes (scripts/search.py, `<table>_fts_source`) are plumbing, like
+    # the hidden index tables: the database page lists the other views only (today none).
+    if view_name != "database" or not database:
+        return {}
+
+    async def views():
+        names = await datasette.get_database(database).view_names()
+        return {"views": [{"name": n, "private": False} for n in names if not n.endswith(FTS_SOURCE_SUFFIX)]}
+    return views

@@ -51,3 +51,9 @@ def test_no_export_carries_private_use_characters(site):
             assert response.status_code == 200, url
             found = PRIVATE_USE.search(response.text)
             assert found is None, f"{url}: U+{ord(found.group(0)):04X}"
+
+
+def test_database_page_does_not_list_the_search_plumbing(site):
+    page = site("/nk_russia").text
+    assert "_fts_source" not in page and "search_aliases" not in page
+    assert "appearances_fts_source" in {v["name"] for v in site("/nk_russia.json").json()["views"]}  # still there
