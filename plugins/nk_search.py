@@ -10,6 +10,7 @@ import contextvars
 import functools
 import re
 import urllib.parse
+import weakref
 
 from datasette import hookimpl
 from markupsafe import Markup, escape
@@ -17,12 +18,30 @@ from markupsafe import Markup, escape
 # Columns that hold the words a search matches (the search query's snippet, the tables' indexed text).
 TEXT_COLUMNS = {"snippet", "excerpt", "claim", "quote", "original_wording", "text", "headline", "label"}
 SEARCH_PARAMETERS = ("q", "_search")
+DATABASE = "nk_russia"
+SPELLINGS_TABLE = "search_spellings"  # written by scripts/search.py
 FTS_SOURCE_SUFFIX = "_fts_source"  # scripts/search.py source_view()
 MAX_TERMS = 10  # a pasted paragraph is still searched, but only its first words are highlighted
 PREFIX_MIN = 3
 WORD = re.compile(r"\w+")
 
-_terms = contextvars.ContextVar("nk_search_terms", default=())
+_terms = contextvars.ContextVar("nk_search_terms", default=((), ()))
+_groups = weakref.WeakKeyDictionary()  # Datasette instance → spelling groups, read once from the database
+
+
+async def spelling_groups(datasette) -> list[list[str]]:
+    key = datasette
+    if key not in _groups:
+        try:
+            rows = (await datasette.get_database(DATABASE).execute(
+                f"select entity, spelling from {SPELLINGS_TABLE} order by rowid")).rows
+        except Exception:  # a database built before the table existed: plain words only
+            rows = []
+        groups = {}
+        for entity, spelling in rows:
+            groups.setdefault(entity, []).append(spelling)
+        _groups[key] = list(groups.values())
+    return _groups[key]
 
 
 def search_terms(query_string: str) -> tuple[str, ...]:
@@ -33,14 +52,26 @@ def search_terms(query_string: str) -> tuple[str, ...]:
     return tuple(words[:MAX_TERMS])
 
 
+def variant_phrases(query_string: str, groups: list[list[str]]) -> tuple[str, ...]:
+    """Every spelling of each entity one of whose spellings the search names ("S400" → "S-400", …)."""
+    params = urllib.parse.parse_qs(query_string)
+    searched = " ".join(WORD.findall(" ".join(v for n in SEARCH_PARAMETERS for v in params.get(n, [])).casefold()))
+    if not searched:
+        return ()
+    found = [s for group in groups if any(f" {' '.join(WORD.findall(v.casefold()))} " in f" {searched} " for v in group)
+             for s in group]
+    return tuple(dict.fromkeys(found))
+
+
 @functools.lru_cache(maxsize=256)
-def term_pattern(terms: tuple[str, ...]):
+def term_pattern(terms: tuple[str, ...], phrases: tuple[str, ...] = ()):
     """Whole words starting with a searched word ("Zelensky" also marks "Zelenskyy"); a word shorter than
     PREFIX_MIN only as itself (the "S" of "S-400" must not mark every word that starts with s)."""
-    if not terms:
+    if not terms and not phrases:
         return None
-    ordered = sorted(terms, key=len, reverse=True)
-    alternatives = [re.escape(t) + (r"\w*" if len(t) >= PREFIX_MIN else r"\b") for t in ordered]
+    # Phrases first (longest first), so that "S-400" is marked whole rather than as "S" and "400".
+    alternatives = [re.escape(p) + r"\b" for p in sorted(phrases, key=len, reverse=True)]
+    alternatives += [re.escape(t) + (r"\w*" if len(t) >= PREFIX_MIN else r"\b") for t in sorted(terms, key=len, reverse=True)]
     return re.compile(r"\b(?:" + "|".join(alternatives) + ")", re.IGNORECASE)
 
 
@@ -62,7 +93,10 @@ def asgi_wrapper(datasette):
         async def with_terms(scope, receive, send):
             if scope["type"] != "http":
                 return await app(scope, receive, send)
-            token = _terms.set(search_terms(scope.get("query_string", b"").decode("latin-1")))
+            query = scope.get("query_string", b"").decode("latin-1")
+            terms = search_terms(query)
+            phrases = variant_phrases(query, await spelling_groups(datasette)) if terms else ()
+            token = _terms.set((terms, phrases))
             try:
                 return await app(scope, receive, send)
             finally:
@@ -75,8 +109,8 @@ def asgi_wrapper(datasette):
 def render_cell(value, column):
     if column not in TEXT_COLUMNS or not isinstance(value, str):
         return None
-    terms = _terms.get()
-    return highlight(value, term_pattern(terms)) if terms else None
+    terms, phrases = _terms.get()
+    return highlight(value, term_pattern(terms, phrases)) if terms else None
 
 
 @hookimpl

@@ -24,7 +24,7 @@ import yaml
 from markupsafe import escape
 
 from .schema import all_fields, category_labels, derived_fields, normalised_dates, primary_key
-from .search import ALIASES_TABLE, fts_table, searchable_columns
+from .search import ALIASES_TABLE, SPELLINGS_TABLE, fts_table, searchable_columns
 
 DATABASE = "nk_russia"
 PACKAGE_ZIP = "nk_russia-data-package.zip"
@@ -59,6 +59,11 @@ def merged_metadata(site: dict, pkg: dict, version: str | None = None) -> dict:
                        "added to its full-text index by the build (see the aliases table).",
         "columns": {"table_name": "The indexed table.", "row_rowid": "The row's rowid in that table.",
                     "words": "The spellings added to the row's index."}}
+    tables[SPELLINGS_TABLE] = {
+        "hidden": True, "title": "Search spellings",
+        "description": "Every spelling of each actor, weapon system or claim that has more than one (its name and its aliases); "
+                       "search pages mark all of them when one is searched.",
+        "columns": {"entity": "The actor, weapon system or claim, as table/id.", "spelling": "One of its spellings."}}
     return meta
 
 

@@ -18,6 +18,8 @@ from .schema import all_fields, foreign_keys, quote_identifier as q, sql_literal
 # The entities whose spellings are indexed, and where their own names live.
 ENTITY_TABLES = ("actors", "weapon_systems", "claims")
 ALIASES_TABLE = "search_aliases"
+# Every spelling of each entity that has several: the pages mark "S-400" when "S400" was searched.
+SPELLINGS_TABLE = "search_spellings"
 TOKENIZE = "unicode61 remove_diacritics 2"
 
 
@@ -97,6 +99,9 @@ def create_indexes(conn, pkg: dict) -> None:
                  "words TEXT NOT NULL, PRIMARY KEY (table_name, row_rowid)) WITHOUT ROWID")
     names = spellings(conn)
     pattern, owner = mention_pattern(names)
+    conn.execute(f"CREATE TABLE {SPELLINGS_TABLE} (entity TEXT NOT NULL, spelling TEXT NOT NULL)")
+    conn.executemany(f"INSERT INTO {SPELLINGS_TABLE} VALUES (?, ?)",
+                     [(f"{table}/{key}", s) for (table, key), variants in sorted(names.items()) for s in variants])
     for res in pkg["resources"]:
         columns = searchable_columns(res)
         if not columns:

@@ -28,9 +28,19 @@ def test_marks_escape_the_text_and_short_words_match_whole():
 
 def test_search_page_marks_matches_at_render_time(site):
     page = site("/nk_russia/search?q=Zelensky").text
-    assert "<mark>Zelenskyy</mark>" in page
+    assert "Zelenskyy</mark>" in page
     table = site("/nk_russia/appearances?_search=Zelensky").text
-    assert "<mark>Zelenskyy</mark>" in table
+    assert "Zelenskyy</mark>" in table
+    # another spelling of what was searched is marked whole
+    assert "<mark>S-400" in site("/nk_russia/search?q=S400").text
+
+
+def test_variant_phrases_are_the_searched_entitys_spellings():
+    s = plugin()
+    groups = [["S-400 long-range system", "S-400", "S400"], ["Kim Jong-un", "Kim Jong Un"]]
+    assert s.variant_phrases("q=s400", groups) == ("S-400 long-range system", "S-400", "S400")
+    assert s.variant_phrases("q=kim+jong+un+visit", groups) == ("Kim Jong-un", "Kim Jong Un")
+    assert s.variant_phrases("q=kim", groups) == ()
 
 
 def exported_paths(site):
