@@ -13,12 +13,9 @@ from datasette.utils import tilde_decode, tilde_encode
 from markupsafe import Markup, escape
 
 DATABASE = "nk_russia"
-# Search snippets mark matches with these private-use characters (see the search query in metadata.yml),
-# so that the words are highlighted here after the rest of the text has been escaped.
-MARK_OPEN, MARK_CLOSE = "\ue000", "\ue001"
 ROW_REF = re.compile(r"([a-z_]+)/([A-Za-z0-9_.-]+)")
 LINK_COLUMNS = {"row", "example_row"}
-RENDERED_COLUMNS = LINK_COLUMNS | {"snippet", "document_id"}
+RENDERED_COLUMNS = LINK_COLUMNS | {"document_id"}
 SPEAKER_COLUMN = {"appearances": "speaker_id", "quotes": "speaker_id", "weapon_mentions": "source_id",
                   "troop_estimates": "estimator_id", "weapon_specs": None}
 FACT_TABLES = set(SPEAKER_COLUMN)
@@ -67,10 +64,6 @@ def row_path(ref: str) -> str | None:
     if not m:
         return None
     return f"/{DATABASE}/{m.group(1)}/{tilde_encode(m.group(2))}"
-
-
-def highlight_snippet(value: str) -> Markup:
-    return Markup(str(escape(value)).replace(MARK_OPEN, "<mark>").replace(MARK_CLOSE, "</mark>"))
 
 
 def document_reference(doc: dict) -> str:
@@ -122,11 +115,11 @@ def summary(estimates: list[dict], contested: list[dict], denials: list[dict], c
     for e in increments:
         out.append(f"{e['estimator']} also reports “{e['original_wording']}”, an increment on an earlier figure, not a total.")
     if contested:
-        disputed = sorted(contested, key=lambda c: -(c["denying_sources"] + c["unconfirming_sources"]))[0]
+        disputed = sorted(contested, key=lambda c: -(c["denying_origins"] + c["unconfirming_origins"]))[0]
         out.append(f"{len(contested)} claim{'s are' if len(contested) != 1 else ' is'} contested or denied; the most "
-                   f"disputed, “{disputed['claim']}”, has {disputed['supporting_sources']} supporting, "
-                   f"{disputed['denying_sources']} denying and {disputed['unconfirming_sources']} not-confirming "
-                   f"independent source{'s' if disputed['unconfirming_sources'] != 1 else ''}.")
+                   f"disputed, “{disputed['claim']}”, has {disputed['supporting_origins']} supporting, "
+                   f"{disputed['denying_origins']} denying and {disputed['unconfirming_origins']} not-confirming "
+                   f"independent origin{'s' if disputed['unconfirming_origins'] != 1 else ''}.")
     deniers = list(dict.fromkeys(d["speaker"] for d in denials))
     if deniers:
         out.append(f"Denials come from {join_names(deniers)} ({len(denials)} statement{'s' if len(denials) != 1 else ''}).")
@@ -249,6 +242,7 @@ async def claim_context(datasette, claim_id: str) -> dict | None:
         from appearances a join actors s on s.id = a.speaker_id left join actors r on r.id = a.reported_by_id
         join documents d on d.id = a.document_id
         where a.claim_id = ? order by a.document_id, a.char_start limit ?""", [claim_id, CLAIM_LIMIT])
+    claim.update(await evidence_context(datasette, claim_id))
     claim["relations"] = await rows(datasette, """
         select r.relation, r.basis, c.id as other_id, c.claim as other, 'out' as way
         from claim_relations r join claims c on c.id = r.related_claim_id where r.claim_id = :id
@@ -266,14 +260,34 @@ def proper(code: str) -> str:
     return words
 
 
-def describe(table: str, row: dict, speaker: dict | None, extra: dict) -> str:
+async def status_labels(datasette) -> dict:
+    """Evidence status and rule codes → their label (a dozen rows built from scripts/evidence.py)."""
+    return {r["code"]: r["label"] for r in await rows(datasette, "select code, label from evidence_definitions")}
+
+
+async def evidence_context(datasette, claim_id: str) -> dict:
+    """Why the claim has its status: every origin, counted or discounted and by which rule (claim_origins)."""
+    origins = await rows(datasette, """
+        select origin_id, stance, stances, actors, organisations, document_id, appearance_ids, appearances, merged_by,
+               counted, discounted_by, superseded_by, independent_group, date_used, date_source
+        from claim_origins where claim_id = ? order by counted desc, stance desc, document_id, sentence_start
+        limit ?""", [claim_id, CLAIM_LIMIT])
+    for o in origins:
+        o["appearance_list"] = o["appearance_ids"].split(", ")
+        o["superseded_list"] = o["superseded_by"].split(", ") if o["superseded_by"] else []
+    # "origins" is claim_evidence's count of them
+    return {"origin_rows": origins, "labels": await status_labels(datasette)}
+
+
+def describe(table: str, row: dict, speaker: dict | None, extra: dict, labels: dict | None = None) -> str:
     who = speaker["name"] if speaker else "the document"
     if table == "appearances":
         return f"{who} ({row['stance'].replace('_', ' ')}): “{extra['claim']}”"
     if table == "quotes":
         return f"{who}: “{row['quote']}”"
     if table == "weapon_mentions":
-        direction = f", {row['direction']}" if row["direction"] else ""
+        code = row["direction"]
+        direction = f", {(labels or {}).get('direction', {}).get(code, code)}" if code else ""
         return f"{extra['weapon']} ({row['status']}{direction}), according to {who}"
     if table == "troop_estimates":
         return f"“{row['original_wording']}” North Korean troops ({proper(row['scope'])}), according to {who}"
@@ -292,7 +306,7 @@ async def fact_context(datasette, table: str, pk: str, request) -> dict | None:
         extra["claim"] = (await one(datasette, "select claim from claims where id = ?", [row["claim_id"]]))["claim"]
     if row.get("weapon_system_id"):
         extra["weapon"] = (await one(datasette, "select name from weapon_systems where id = ?", [row["weapon_system_id"]]))["name"]
-    what = describe(table, row, speaker, extra)
+    what = describe(table, row, speaker, extra, datasette.metadata("category_labels"))
     url = request.url.split("?")[0]
     return {
         "row": row, "document": doc, "speaker": speaker, "reported_by": reported_by, "what": what,
@@ -323,6 +337,14 @@ async def document_context(datasette, pk: str, request) -> dict | None:
             "cited_rows": len(spans), "document_reference": document_reference(doc)}
 
 
+async def home_statuses(datasette) -> list[dict]:
+    """Claims with counter-evidence (evidence model v2), each with the sentence saying why."""
+    return await rows(datasette, """
+        select claim_id, claim, evidence_status, supporting_origins, denying_origins, unconfirming_origins, status_reason
+        from claim_evidence where evidence_status in ('contested', 'denied_by_party_only', 'denied')
+        order by evidence_status, supporting_origins desc, claim_id limit ?""", [HOME_LIMIT])
+
+
 async def home_context(datasette) -> dict:
     estimates = await rows(datasette, """
         select t.id, t.as_of_start, t.as_of_end, t.as_of_precision, t.as_of_inferred, t.original_wording, t.scope,
@@ -341,11 +363,8 @@ async def home_context(datasette) -> dict:
         select weapon_system_id as id, name, category, mentions, statuses, top_sources as sources,
                example_mention_id as example
         from transfer_summary where direction = ? order by firm desc, mentions desc, name limit ?""", [direction, HOME_LIMIT])
-        for direction in ("RU→KP", "KP→RU")}
-    contested = await rows(datasette, """
-        select claim_id, claim, evidence_status, supporting_sources, denying_sources, unconfirming_sources
-        from claim_evidence where evidence_status in ('contested', 'denied')
-        order by evidence_status, supporting_sources desc, claim_id limit ?""", [HOME_LIMIT])
+        for direction in ("ru_to_kp", "kp_to_ru")}
+    contested = await home_statuses(datasette)
     denials = await rows(datasette, """
         select appearance_id as id, denied_by as speaker, claim, excerpt, document_id
         from denial_statements order by denied_by, appearance_id limit ?""", [HOME_LIMIT])
@@ -357,7 +376,9 @@ async def home_context(datasette) -> dict:
             "summary": summary(estimates, contested, denials, counts),
             "increments": [e for e in estimates if e["qualifier"] == "additional"],
             "carried": any(e["reported_by"] for e in estimates),
-            "contested": contested, "denials": denials, "counts": counts}
+            "contested": contested, "denials": denials, "counts": counts,
+            "statuses": await rows(datasette, "select code, label, definition from evidence_definitions where kind = 'status'"),
+            "labels": await status_labels(datasette)}
 
 
 # ---- hooks --------------------------------------------------------------------------------------
@@ -375,12 +396,11 @@ def prepare_connection(conn, database):
 
 @hookimpl
 def render_cell(value, column, table):
-    # Called for every cell of every page (15,000 on a 1,000-row query): only three columns concern us,
-    # so the others return at the first test, and no cell ever runs SQL.
+    # Called for every cell of every page (15,000 on a 1,000-row query): only the link columns concern us,
+    # so the others return at the first test, and no cell ever runs SQL. (Search matches are highlighted
+    # by plugins/nk_search.py.)
     if column not in RENDERED_COLUMNS or not isinstance(value, str):
         return None
-    if column == "snippet":
-        return highlight_snippet(value) if MARK_OPEN in value else None
     if column == "document_id":
         # Query results only: table pages already link a document_id with its label (a foreign key).
         if table:

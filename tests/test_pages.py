@@ -37,7 +37,7 @@ def test_canned_queries_answer_the_names_a_journalist_types(site, path, table):
     rows = site(path).json()
     assert rows, path
     if table:
-        assert all(r["row"].startswith(table + "/") for r in rows)
+        assert all(f"{table}/" in r["row"] for r in rows)  # a path, or an absolute URL in exports
 
 
 def test_document_contents_answers_a_document_number_and_never_defaults(site, conn):
@@ -65,7 +65,7 @@ def test_query_page_offers_a_labelled_list_and_explains_an_empty_answer(site):
 
 def test_method_page_renders_the_codebook_and_how_to_report_an_error(site):
     page = site("/about").text
-    for anchor in ("report", "corrections", "limits", "codebook", "status-contested"):
+    for anchor in ("report", "corrections", "limits", "codebook", "glossary"):
         assert f'id="{anchor}"' in page
     assert 'id="weapon_mentions-status-hypothetical"' in page
     assert '<html lang="en">' in page and 'href="/about#report"' in page
