@@ -65,7 +65,7 @@ def test_faceted_table_filters_by_a_facet_value(page, conn):
     facet.click()
     page.wait_for_load_state()
     denials = conn.execute("SELECT count(*) FROM appearances WHERE stance = 'denies'").fetchone()[0]
-    assert "stance = denies" in page.locator("h3").first.inner_text() or "denies" in page.url
+    assert "stance = denies" in page.locator(".nk-count-heading").inner_text() or "denies" in page.url
     assert page.locator("table.rows-and-columns tbody tr").count() == denials
 
 
