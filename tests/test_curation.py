@@ -3,6 +3,7 @@ import re
 
 import pytest
 
+from scripts.evidence import STATUSES
 from scripts.rules import codebook_section
 from scripts.schema import constraints, foreign_keys, resources
 
@@ -68,4 +69,4 @@ def test_every_enum_value_is_defined_in_the_codebook(pkg):
 def test_evidence_status_is_derived_for_every_claim(conn):
     statuses = dict(conn.execute("SELECT claim_id, evidence_status FROM claim_evidence").fetchall())
     assert set(statuses) == {r[0] for r in conn.execute("SELECT id FROM claims")}
-    assert set(statuses.values()) <= {"single-source", "corroborated", "contested", "denied", "unconfirmed"}
+    assert set(statuses.values()) <= set(STATUSES)
