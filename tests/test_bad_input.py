@@ -14,6 +14,7 @@ Line 0 means the file has no line to point at (it does not exist; a seed that no
 import csv
 import hashlib
 import io
+import json
 import re
 import shutil
 import sqlite3
@@ -26,8 +27,9 @@ import pytest
 
 from scripts.locate import find_all
 from scripts.read import MAX_CELL_CHARS
+from scripts.releases import next_version
 
-from .conftest import DATA, ROOT, SEEDS
+from .conftest import DATA, ROOT, SEEDS, unrelated_claims
 
 OUT = "nk_russia.db"
 BOM = "\ufeff"
@@ -347,6 +349,41 @@ def json_missing_comma(w):
     return Expect("data/datapackage.json", line, col, ("not valid JSON", "delimiter"))
 
 
+def released_then(change, declare, *words):
+    """The workspace's own data package released as its declared version (releases/ beside data/), then
+    `change` made to the data and declare(released version) written as the version; words(released) expected."""
+    def mutate(w):
+        path = w.data / "datapackage.json"
+        text = path.read_text(encoding="utf-8")
+        released = json.loads(text)["version"]
+        shutil.copytree(w.site / "dist", w.root / "releases" / released)
+        change(w)
+        old = f'"version": "{released}"'
+        path.write_text(text.replace(old, f'"version": "{declare(released)}"', 1), encoding="utf-8")
+        line, col = location(text, text.index(old) + len('"version": '))
+        return Expect("data/datapackage.json", line, col, tuple(word(released) for word in words))
+    return mutate
+
+
+def add_relation(w):
+    header, rows = rows_with_lines(w.csv("claim_relations"))
+    copy = list(rows[0][1])
+    claim, other = unrelated_claims(w.data)
+    for column, value in (("id", "bad-input-fixture-relation"), ("claim_id", claim), ("relation", "responds_to"),
+                          ("related_claim_id", other)):
+        copy[header.index(column)] = value
+    write_rows(w.csv("claim_relations"), header, [c for _, c in rows] + [copy])
+
+
+def drop_relation(w):
+    header, rows = rows_with_lines(w.csv("claim_relations"))
+    write_rows(w.csv("claim_relations"), header, [c for _, c in rows[1:]])
+
+
+def correct_relation(w):
+    edit(w, "claim_relations", {"basis": "Bad-input fixture: a corrected basis."})
+
+
 def json_not_utf8(w):
     path = w.data / "datapackage.json"
     text = path.read_text(encoding="utf-8")
@@ -525,6 +562,18 @@ BAD = [
     pytest.param(json_missing_comma, id="datapackage-invalid-json"),
     pytest.param(json_not_utf8, id="datapackage-not-utf8"),
     pytest.param(json_deleted, id="datapackage-missing"),
+    # The version against the latest release (MAJOR: a row removed; MINOR: rows added; PATCH: a value corrected)
+    pytest.param(released_then(add_relation, lambda v: next_version(v, "patch"), lambda v: "MINOR",
+                               lambda v: f'set "version" to {next_version(v, "minor")}'), id="version-bump-too-small"),
+    pytest.param(released_then(drop_relation, lambda v: next_version(v, "minor"), lambda v: "MAJOR", lambda v: "removed",
+                               lambda v: f'set "version" to {next_version(v, "major")}'), id="version-minor-for-a-removed-row"),
+    pytest.param(released_then(correct_relation, lambda v: next_version(next_version(v, "major"), "major"), lambda v: "PATCH",
+                               lambda v: f'set "version" to {next_version(v, "patch")}'), id="version-wrong-jump"),
+    pytest.param(released_then(lambda w: None, lambda v: next_version(v, "patch"), lambda v: "nothing changed",
+                               lambda v: f'back to {v}'), id="version-bumped-without-changes"),
+    pytest.param(released_then(correct_relation, lambda v: "1.0", lambda v: "not a semantic version"), id="version-not-semantic"),
+    pytest.param(released_then(correct_relation, lambda v: "0.0.1", lambda v: f"older than the latest release {v}"),
+                 id="version-older-than-the-release"),
 ]
 
 HARMLESS = [
