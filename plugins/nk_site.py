@@ -358,7 +358,8 @@ async def home_context(datasette) -> dict:
                "low": e["value_low"], "best": e["value_best"], "high": e["value_high"],
                "label": f"{e['original_wording']} ({e['scope_label']}) — {e['estimator']}, as of {as_of_label(e)}",
                "href": row_path(f"troop_estimates/{e['id']}")}
-              for e in reversed(estimates) if e["qualifier"] != "additional"]
+              # an increment is not a count of troops; an unquantified figure ('several thousand') has no point
+              for e in reversed(estimates) if e["qualifier"] not in ("additional", "unquantified")]
     transfers = {direction: await rows(datasette, """
         select weapon_system_id as id, name, category, mentions, statuses, top_sources as sources,
                example_mention_id as example

@@ -90,7 +90,8 @@ def test_table_page_folds_column_notes_and_leads_with_the_excerpt(site):
 def test_home_chart_leaves_increments_out_and_reads_open_dates_as_or_later(site, conn):
     page = site("/").text
     chart = page[page.index('<svg class="nk-timeline"'):page.index("</svg>")]
-    plotted = conn.execute("SELECT count(*) FROM troop_estimates WHERE scope != 'army_size' AND qualifier != 'additional'").fetchone()[0]
+    plotted = conn.execute("SELECT count(*) FROM troop_estimates WHERE scope != 'army_size' "
+                           "AND qualifier NOT IN ('additional', 'unquantified')").fetchone()[0]
     assert chart.count("<g><title>") == plotted
     for (wording,) in conn.execute("SELECT original_wording FROM troop_estimates WHERE qualifier = 'additional'"):
         assert str(escape(wording)) not in chart
