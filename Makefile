@@ -5,10 +5,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DB := nk_russia.db
 PORT ?= 8001
-INPUTS := $(wildcard data/*.csv data/*.json seeds/*.txt scripts/*.py releases/*/*) metadata.yml
+INPUTS := $(wildcard data/*.csv data/*.json data/CODEBOOK.md seeds/*.txt scripts/*.py releases/*/*) metadata.yml
 
 
-.PHONY: install build serve deploy-files test check stats coverage loadtest bench bench-quick clean release
+.PHONY: install build serve deploy-files test check stats coverage loadtest bench bench-quick audit screenshots clean release
 
 install: $(VENV)/.installed
 
@@ -65,6 +65,20 @@ bench: install
 
 bench-quick: install
 	$(PY) -m bench.run --quick
+
+# Lighthouse 12.2.3 (pinned by tools/lighthouse/package-lock.json, installed there by npm ci; Debian's chromium via
+# CHROME_PATH) on the home, a table and a row page of a real server. Not part of `make test`: it needs npm.
+LIGHTHOUSE := tools/lighthouse/node_modules/.bin/lighthouse
+$(LIGHTHOUSE): tools/lighthouse/package-lock.json
+	npm ci --prefix tools/lighthouse --no-audit --no-fund
+	touch $@
+
+audit: build $(LIGHTHOUSE)
+	CHROME_PATH=$${CHROME_PATH:-$$(command -v chromium)} $(PY) -m scripts.audit
+
+# The README's screenshots (docs/*.png): home, a row, a query and a document page at 1366 and 390 px.
+screenshots: build
+	$(PY) -m scripts.screenshots
 
 test: install
 	$(VENV)/bin/pytest

@@ -5,6 +5,7 @@ citations, the timeline layout) come first and are tested directly; the hooks be
 rows and hand them to the templates in templates/.
 """
 import datetime
+import json
 import re
 
 from datasette import hookimpl
@@ -12,15 +13,17 @@ from datasette.utils import tilde_decode, tilde_encode
 from markupsafe import Markup, escape
 
 DATABASE = "nk_russia"
-# Search snippets mark matches with these private-use characters (see the search query in metadata.yml),
-# so that the words are highlighted here after the rest of the text has been escaped.
-MARK_OPEN, MARK_CLOSE = "\ue000", "\ue001"
 ROW_REF = re.compile(r"([a-z_]+)/([A-Za-z0-9_.-]+)")
 LINK_COLUMNS = {"row", "example_row"}
-RENDERED_COLUMNS = LINK_COLUMNS | {"snippet"}
+RENDERED_COLUMNS = LINK_COLUMNS | {"document_id"}
 SPEAKER_COLUMN = {"appearances": "speaker_id", "quotes": "speaker_id", "weapon_mentions": "source_id",
                   "troop_estimates": "estimator_id", "weapon_specs": None}
 FACT_TABLES = set(SPEAKER_COLUMN)
+DOCUMENT_LABELS: dict[str, str] = {}
+# How the document page names the kinds of highlighted passage (one colour each in nk.css), the most specific
+# first: a passage cited as several kinds takes the colour of the first (claims cover most of a text).
+KINDS = {"troop_estimates": "troop figure", "quotes": "direct quote", "weapon_specs": "weapon specification",
+         "weapon_mentions": "weapon mention", "appearances": "claim made, denied or doubted"}
 SUPPORTING = ("asserts", "confirms", "warns", "speculates")
 # Each home-page list shows at most this many rows (all of them at today's size), with a link to the rest.
 HOME_LIMIT = 25
@@ -63,10 +66,6 @@ def row_path(ref: str) -> str | None:
     return f"/{DATABASE}/{m.group(1)}/{tilde_encode(m.group(2))}"
 
 
-def highlight_snippet(value: str) -> Markup:
-    return Markup(str(escape(value)).replace(MARK_OPEN, "<mark>").replace(MARK_CLOSE, "</mark>"))
-
-
 def document_reference(doc: dict) -> str:
     title = doc["headline"] or doc["label"]
     outlet = doc["outlet"] or "publisher not stated in the text"
@@ -82,16 +81,104 @@ def document_reference(doc: dict) -> str:
     return f"“{title}” ({outlet}, {when}; archived as {doc['id']})"
 
 
-def citation(what: str, doc: dict, start: int, end: int, version: str, url: str, accessed: datetime.date) -> str:
-    return (f"{what}. Source: {document_reference(doc)}, characters {start}–{end}. "
-            f"Russia–North Korea military cooperation dataset, version {version}. {url} "
-            f"(accessed {accessed.isoformat()}).")
+def as_of_label(e: dict) -> str:
+    """How an as-of date reads: an open-ended range is "or later", never a bare start date."""
+    if e["as_of_precision"] == "unknown" or not e["as_of_start"]:
+        return "undated"
+    if e["as_of_precision"] == "range":
+        return f"{e['as_of_start']}–{e['as_of_end']}" if e["as_of_end"] else f"{e['as_of_start']} or later"
+    return e["as_of_start"]
 
 
-def timeline_layout(points: list[dict], width: int = 640, height: int = 240, pad: int = 48) -> dict:
+def figure_phrase(e: dict) -> str:
+    return f"{e['original_wording']} ({e['estimator']}, as of {as_of_label(e)})"
+
+
+def summary(estimates: list[dict], contested: list[dict], denials: list[dict], counts: dict) -> list[str]:
+    """The answer in plain words, from the rows the home page shows: the range of troop figures (increments
+    and the army's total size left out), who disagrees, who denies, and how much the data covers."""
+    out = []
+    totals = [e for e in estimates if e["qualifier"] != "additional" and e["scope"] != "army_size"]
+    figures = [(e["value_best"] or e["value_high"] or e["value_low"], e) for e in totals]
+    figures = [(v, e) for v, e in figures if v is not None]
+    if figures:
+        low, high = min(figures, key=lambda f: f[0])[1], max(figures, key=lambda f: f[0])[1]
+        latest = max((e["as_of_start"] for _, e in figures if e["as_of_start"]), default=None)
+        sources = sorted({e["estimator"] for _, e in figures})
+        if low is high:
+            out.append(f"One figure is given for North Korean troops in or sent to Russia: {figure_phrase(low)}.")
+        else:
+            out.append(f"{len(figures)} figures for North Korean troops in or sent to Russia, from {len(sources)} "
+                       f"sources, range from {figure_phrase(low)} to {figure_phrase(high)}; the most recent "
+                       f"as-of date is {latest or 'unknown'}. They are kept apart, never averaged.")
+    increments = [e for e in estimates if e["qualifier"] == "additional"]
+    for e in increments:
+        out.append(f"{e['estimator']} also reports “{e['original_wording']}”, an increment on an earlier figure, not a total.")
+    if contested:
+        disputed = sorted(contested, key=lambda c: -(c["denying_origins"] + c["unconfirming_origins"]))[0]
+        out.append(f"{len(contested)} claim{'s are' if len(contested) != 1 else ' is'} contested or denied; the most "
+                   f"disputed, “{disputed['claim']}”, has {disputed['supporting_origins']} supporting, "
+                   f"{disputed['denying_origins']} denying and {disputed['unconfirming_origins']} not-confirming "
+                   f"independent origin{'s' if disputed['unconfirming_origins'] != 1 else ''}.")
+    deniers = list(dict.fromkeys(d["speaker"] for d in denials))
+    if deniers:
+        out.append(f"Denials come from {join_names(deniers)} ({len(denials)} statement{'s' if len(denials) != 1 else ''}).")
+    if counts.get("documents"):
+        out.append(f"All of this rests on {counts['documents']} archived news texts, {counts.get('claims') or 0} "
+                   f"claims and {counts.get('appearances') or 0} statements, each linked to its exact sentence.")
+    return out
+
+
+def join_names(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def citations(what: str, doc: dict, start: int, end: int, dataset: dict, url: str, accessed: datetime.date) -> dict:
+    """One row cited four ways: plain text and APA to paste into a story, BibTeX and CSL-JSON for reference
+    managers. Character offsets only in the machine-readable forms (BibTeX note, CSL-JSON), where a tool can
+    use them. dataset: title, publisher, version, licence."""
+    source = document_reference(doc)
+    title, publisher, version, licence = dataset["title"], dataset["publisher"], dataset["version"], dataset["licence"]
+    plain = (f"{what}. In {title}, version {version}. {publisher}. Licence: {licence}. Source: {source}. {url} "
+             f"(accessed {accessed.isoformat()}).")
+    apa = (f"{publisher}. (n.d.). {what} [Data set record]. In {title} (Version {version}). "
+           f"Retrieved {accessed.strftime('%B')} {accessed.day}, {accessed.year}, from {url}")
+    key = re.sub(r"[^A-Za-z0-9]+", "_", url.rstrip("/").rsplit("/", 2)[-2] + "_" + url.rstrip("/").rsplit("/", 1)[-1])
+
+    def bib(value: str) -> str:
+        return value.replace("\\", "\\textbackslash{}").replace("{", "\\{").replace("}", "\\}")
+    bibtex = "\n".join([
+        f"@misc{{nk_russia_{key},",
+        f"  title = {{{bib(what)}}},",
+        f"  author = {{{{{bib(publisher)}}}}},",
+        f"  howpublished = {{{bib(title)}, version {bib(version)}}},",
+        f"  url = {{{url}}},",
+        f"  urldate = {{{accessed.isoformat()}}},",
+        f"  note = {{Licence: {bib(licence)}. Source: {bib(source)}, characters {start}--{end}}}",
+        "}"])
+    csl = json.dumps({
+        "id": f"nk_russia_{key}", "type": "dataset", "title": what, "container-title": title,
+        "author": [{"literal": publisher}], "publisher": publisher, "version": version, "URL": url,
+        "accessed": {"date-parts": [[accessed.year, accessed.month, accessed.day]]},
+        "note": f"Licence: {licence}. Source: {source}, characters {start}–{end}.",
+        "source": doc["id"], "locator": f"{start}-{end}"}, ensure_ascii=False, indent=2)
+    return {"Plain text": plain, "APA": apa, "BibTeX": bibtex, "CSL-JSON": csl}
+
+
+def dataset_citation_fields(metadata) -> dict:
+    """The dataset as cited: its title, publisher, version (the build's, or 'unversioned') and licence."""
+    return {"title": metadata("title") or "Russia–North Korea military cooperation dataset",
+            "publisher": metadata("publisher") or "the dataset's curators",
+            "version": metadata("dataset_version") or "unversioned",
+            "licence": metadata("license") and metadata("license").split(" (")[0] or "see the site"}
+
+
+def timeline_layout(points: list[dict], width: int = 400, height: int = 230, pad: int = 56, top_pad: int = 14) -> dict:
     """Positions for an SVG chart of figures (low/best/high) by as-of date, coloured by estimator.
 
-    points: dicts with as_of (YYYY[-MM[-DD]]), estimator, low, best, high, label, href.
+    points: dicts with as_of (YYYY[-MM[-DD]], for order), as_of_label (how the date reads, e.g. "2024-06 or
+    later"; as_of when absent), estimator, low, best, high, label, href. Increments are not points: the
+    caller leaves them out, since a chart of totals would read them as totals.
     """
     palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
     if not points:
@@ -99,12 +186,12 @@ def timeline_layout(points: list[dict], width: int = 640, height: int = 240, pad
     dates = sorted({p["as_of"] for p in points})
     top = max(max(v for v in (p["low"], p["best"], p["high"]) if v is not None) for p in points)
     top = max(1000, -(-int(top * 1.15) // 2000) * 2000)  # headroom above the largest figure
-    slot = (width - 2 * pad) / max(1, len(dates))
+    slot = (width - pad - 8) / max(1, len(dates))
     estimators = list(dict.fromkeys(p["estimator"] for p in points))
     colour = {e: palette[i % len(palette)] for i, e in enumerate(estimators)}
 
     def y(v):
-        return round(height - pad - (height - 2 * pad) * v / top, 1)
+        return round(height - pad - (height - pad - top_pad) * v / top, 1)
 
     marks = []
     for p in points:
@@ -119,7 +206,9 @@ def timeline_layout(points: list[dict], width: int = 640, height: int = 240, pad
                       "open_high": p["high"] is not None and p["low"] is None and p["best"] is None,
                       "colour": colour[p["estimator"]], "label": p["label"], "href": p["href"]})
     ticks = [{"y": y(v), "label": f"{v:,}"} for v in range(0, top + 1, top // 4)]
-    axis = [{"x": round(pad + i * slot + slot / 2, 1), "label": d} for i, d in enumerate(dates)]
+    labels = {p["as_of"]: p.get("as_of_label") or p["as_of"] for p in points}
+    axis = [{"x": round(pad + i * slot + slot / 2, 1), "label": labels[d].split(" ", 1)[0],
+             "label2": (labels[d].split(" ", 1) + [""])[1]} for i, d in enumerate(dates)]
     legend = [{"name": e, "colour": colour[e]} for e in estimators]
     return {"width": width, "height": height, "pad": pad, "marks": marks, "ticks": ticks, "dates": axis, "legend": legend}
 
@@ -163,6 +252,14 @@ async def claim_context(datasette, claim_id: str) -> dict | None:
     return claim
 
 
+def proper(code: str) -> str:
+    """A code as words, place names capitalised: 'deployed_to_russia' → 'deployed to Russia'."""
+    words = code.replace("_", " ")
+    for name in ("russia", "ukraine", "north korea", "south korea"):
+        words = re.sub(rf"\b{name}\b", name.title(), words)
+    return words
+
+
 async def status_labels(datasette) -> dict:
     """Evidence status and rule codes → their label (a dozen rows built from scripts/evidence.py)."""
     return {r["code"]: r["label"] for r in await rows(datasette, "select code, label from evidence_definitions")}
@@ -182,17 +279,18 @@ async def evidence_context(datasette, claim_id: str) -> dict:
     return {"origin_rows": origins, "labels": await status_labels(datasette)}
 
 
-def describe(table: str, row: dict, speaker: dict | None, extra: dict) -> str:
+def describe(table: str, row: dict, speaker: dict | None, extra: dict, labels: dict | None = None) -> str:
     who = speaker["name"] if speaker else "the document"
     if table == "appearances":
         return f"{who} ({row['stance'].replace('_', ' ')}): “{extra['claim']}”"
     if table == "quotes":
         return f"{who}: “{row['quote']}”"
     if table == "weapon_mentions":
-        direction = f", {row['direction']}" if row["direction"] else ""
+        code = row["direction"]
+        direction = f", {(labels or {}).get('direction', {}).get(code, code)}" if code else ""
         return f"{extra['weapon']} ({row['status']}{direction}), according to {who}"
     if table == "troop_estimates":
-        return f"“{row['original_wording']}” North Korean troops ({row['scope'].replace('_', ' ')}), according to {who}"
+        return f"“{row['original_wording']}” North Korean troops ({proper(row['scope'])}), according to {who}"
     return f"{extra['weapon']} {row['attribute']}: {row['value_text']}"
 
 
@@ -208,14 +306,14 @@ async def fact_context(datasette, table: str, pk: str, request) -> dict | None:
         extra["claim"] = (await one(datasette, "select claim from claims where id = ?", [row["claim_id"]]))["claim"]
     if row.get("weapon_system_id"):
         extra["weapon"] = (await one(datasette, "select name from weapon_systems where id = ?", [row["weapon_system_id"]]))["name"]
-    what = describe(table, row, speaker, extra)
-    version = (datasette.metadata("dataset_version") or "unversioned")
+    what = describe(table, row, speaker, extra, datasette.metadata("category_labels"))
     url = request.url.split("?")[0]
     return {
         "row": row, "document": doc, "speaker": speaker, "reported_by": reported_by, "what": what,
         "passage": passage(doc["text"], row["char_start"], row["char_end"]),
         "claim": await claim_context(datasette, row["claim_id"]) if row.get("claim_id") else None,
-        "citation": citation(what, doc, row["char_start"], row["char_end"], version, url, datetime.date.today()),
+        "citations": citations(what, doc, row["char_start"], row["char_end"], dataset_citation_fields(datasette.metadata),
+                               url, datetime.date.today()),
         "document_reference": document_reference(doc),
     }
 
@@ -230,9 +328,12 @@ async def document_context(datasette, pk: str, request) -> dict | None:
             spans.append((r["char_start"], r["char_end"], f"{table}/{r['id']}"))
     coverage = await one(datasette, "select * from document_coverage where document_id = ?", [pk])
     uncovered = await rows(datasette, "select text from sentences where document_id = ? and substantive and not covered order by char_start", [pk])
-    pieces = [dict(p, ending=[{"ref": ref, "href": row_path(ref), "short": ref.split("/")[1]} for ref in p["ending"]])
+    pieces = [dict(p, kinds=sorted({ref.split("/")[0] for ref in p["refs"]}, key=list(KINDS).index),
+                   ending=[{"ref": ref, "href": row_path(ref), "short": ref.split("/")[1]} for ref in p["ending"]])
               for p in segments(doc["text"], spans)]
-    return {"document": doc, "segments": pieces, "coverage": coverage, "uncovered": uncovered,
+    counted = {k: sum(1 for _, _, ref in spans if ref.startswith(k + "/")) for k in KINDS}
+    legend = [{"kind": k, "label": KINDS[k], "rows": n} for k, n in counted.items() if n]
+    return {"document": doc, "segments": pieces, "coverage": coverage, "uncovered": uncovered, "legend": legend,
             "cited_rows": len(spans), "document_reference": document_reference(doc)}
 
 
@@ -247,13 +348,15 @@ async def home_statuses(datasette) -> list[dict]:
 async def home_context(datasette) -> dict:
     estimates = await rows(datasette, """
         select t.id, t.as_of_start, t.as_of_end, t.as_of_precision, t.as_of_inferred, t.original_wording, t.scope,
-               t.value_low, t.value_best, t.value_high, t.qualifier, e.name as estimator, r.name as reported_by,
-               t.document_id, t.excerpt
+               t.value_low, t.value_best, t.value_high, e.name as estimator, r.name as reported_by,
+               t.document_id, t.excerpt, t.qualifier
         from troop_estimates t join actors e on e.id = t.estimator_id left join actors r on r.id = t.reported_by_id
         where t.scope != 'army_size' order by t.as_of_start desc, t.id limit ?""", [HOME_LIMIT])
-    points = [{"as_of": e["as_of_start"] or "undated", "estimator": e["estimator"], "low": e["value_low"],
-               "best": e["value_best"], "high": e["value_high"],
-               "label": f"{e['original_wording']} ({e['scope'].replace('_', ' ')}) — {e['estimator']}, as of {e['as_of_start'] or 'undated'}",
+    for e in estimates:
+        e["scope_label"] = proper(e["scope"])
+    points = [{"as_of": e["as_of_start"] or "undated", "as_of_label": as_of_label(e), "estimator": e["estimator"],
+               "low": e["value_low"], "best": e["value_best"], "high": e["value_high"],
+               "label": f"{e['original_wording']} ({e['scope_label']}) — {e['estimator']}, as of {as_of_label(e)}",
                "href": row_path(f"troop_estimates/{e['id']}")}
               # an increment is not a count of troops; an unquantified figure ('several thousand') has no point
               for e in reversed(estimates) if e["qualifier"] not in ("additional", "unquantified")]
@@ -261,7 +364,7 @@ async def home_context(datasette) -> dict:
         select weapon_system_id as id, name, category, mentions, statuses, top_sources as sources,
                example_mention_id as example
         from transfer_summary where direction = ? order by firm desc, mentions desc, name limit ?""", [direction, HOME_LIMIT])
-        for direction in ("RU→KP", "KP→RU")}
+        for direction in ("ru_to_kp", "kp_to_ru")}
     contested = await home_statuses(datasette)
     denials = await rows(datasette, """
         select appearance_id as id, denied_by as speaker, claim, excerpt, document_id
@@ -271,6 +374,9 @@ async def home_context(datasette) -> dict:
     counts = {t: all_counts.get(t) for t in ("documents", "claims", "appearances", "quotes", "actors",
                                              "weapon_mentions", "troop_estimates")}
     return {"estimates": estimates, "timeline": timeline_layout(points), "transfers": transfers,
+            "summary": summary(estimates, contested, denials, counts),
+            "increments": [e for e in estimates if e["qualifier"] == "additional"],
+            "carried": any(e["reported_by"] for e in estimates),
             "contested": contested, "denials": denials, "counts": counts,
             "statuses": await rows(datasette, "select code, label, definition from evidence_definitions where kind = 'status'"),
             "labels": await status_labels(datasette)}
@@ -290,15 +396,31 @@ def prepare_connection(conn, database):
 
 
 @hookimpl
-def render_cell(value, column):
-    # Called for every cell of every page (15,000 on a 1,000-row query): only two columns concern us,
-    # so the others return at the first test, and no cell ever runs SQL.
+def render_cell(value, column, table):
+    # Called for every cell of every page (15,000 on a 1,000-row query): only the link columns concern us,
+    # so the others return at the first test, and no cell ever runs SQL. (Search matches are highlighted
+    # by plugins/nk_search.py.)
     if column not in RENDERED_COLUMNS or not isinstance(value, str):
         return None
-    if column == "snippet":
-        return highlight_snippet(value) if MARK_OPEN in value else None
+    if column == "document_id":
+        # Query results only: table pages already link a document_id with its label (a foreign key).
+        if table:
+            return None
+        label = DOCUMENT_LABELS.get(value)
+        text = f"{value[:3]} · {label[:40].rstrip()}{'…' if len(label) > 40 else ''}" if label else value
+        return Markup(f'<a href="{escape(row_path("documents/" + value))}" title="{escape(value)}">{escape(text)}</a>')
     path = row_path(value)
-    return Markup(f'<a href="{escape(path)}">{escape(value)}</a>') if path else None
+    return Markup(f'<a href="{escape(path)}" title="{escape(value)}">{escape(value.split("/", 1)[1])}</a>') if path else None
+
+
+@hookimpl
+def startup(datasette):
+    # Document labels for query results' document_id links: read once, since render_cell runs no SQL.
+    async def load_labels():
+        if DATABASE in datasette.databases:
+            result = await datasette.get_database(DATABASE).execute("select id, label from documents")
+            DOCUMENT_LABELS.update({r["id"]: r["label"] for r in result.rows})
+    return load_labels
 
 
 @hookimpl

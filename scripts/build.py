@@ -151,7 +151,8 @@ def build(data_dir: Path, seeds_dir: Path, out: Path, metadata_yaml: Path | None
         if metadata_yaml and build_dir:
             with progress.stage("metadata and inspect file"):
                 (inspected,) = publish.write_inspect(out, build_dir / "inspect.json").values()
-                publish.write_metadata(metadata_yaml, pkg, build_dir / "metadata.json", publish.dataset_version(pkg, inspected["hash"]))
+                publish.write_metadata(metadata_yaml, pkg, build_dir / "metadata.json", publish.dataset_version(pkg, inspected["hash"]),
+                                       data_dir / "CODEBOOK.md")
     except BaseException:
         if export:
             export.discard()

@@ -11,7 +11,7 @@ import pytest
 
 import nk_site
 from markupsafe import escape
-from scripts.schema import resources
+from scripts.schema import load_package, primary_key, resource, resources
 
 from .conftest import ROOT, read_only, site_instance, tables_read
 
@@ -35,23 +35,44 @@ def test_segments_cover_the_text_and_end_each_span_once():
     assert sum(len(p["ending"]) for p in pieces) == 2
 
 
-def test_snippets_are_escaped_before_highlighting():
-    out = nk_site.highlight_snippet("<b>x</b> " + nk_site.MARK_OPEN + "S-400" + nk_site.MARK_CLOSE)
-    assert str(out) == "&lt;b&gt;x&lt;/b&gt; <mark>S-400</mark>"
-
-
 def test_row_paths_only_for_row_references():
     assert nk_site.row_path("appearances/003-ap-01") == "/nk_russia/appearances/003-ap-01"
     assert nk_site.row_path("javascript:alert(1)") is None
     assert nk_site.row_path("../../etc/passwd") is None
 
 
-def test_citation_names_source_version_url_and_access_date():
+def test_citations_name_dataset_publisher_version_licence_and_keep_offsets_machine_readable():
     doc = {"id": "003_x", "headline": "H", "label": "L", "outlet": "", "date_text": "", "date_start": "2024-06",
            "date_end": None, "date_precision": "range", "date_inferred": 1}
-    text = nk_site.citation("W", doc, 1, 5, "0.1.0+abc", "http://h/r", datetime.date(2026, 1, 2))
-    assert "“H” (publisher not stated in the text, published 2024-06 or later (inferred); archived as 003_x)" in text
-    assert "version 0.1.0+abc" in text and "http://h/r" in text and "accessed 2026-01-02" in text
+    dataset = {"title": "T", "publisher": "P", "version": "0.1.0+abc", "licence": "CC BY 4.0"}
+    out = nk_site.citations("W", doc, 1, 5, dataset, "http://h/nk_russia/quotes/q-1", datetime.date(2026, 1, 2))
+    assert list(out) == ["Plain text", "APA", "BibTeX", "CSL-JSON"]
+    for text in out.values():
+        assert "T" in text and "P" in text and "0.1.0+abc" in text and "http://h/nk_russia/quotes/q-1" in text
+    assert "“H” (publisher not stated in the text, published 2024-06 or later (inferred); archived as 003_x)" in out["Plain text"]
+    assert "CC BY 4.0" in out["Plain text"] and "accessed 2026-01-02" in out["Plain text"]
+    assert "characters" not in out["Plain text"] and "characters" not in out["APA"]
+    assert "Retrieved January 2, 2026" in out["APA"]
+    assert "characters 1--5" in out["BibTeX"] and out["BibTeX"].startswith("@misc{nk_russia_quotes_q_1,")
+    csl = json.loads(out["CSL-JSON"])
+    assert csl["type"] == "dataset" and csl["locator"] == "1-5" and csl["accessed"]["date-parts"] == [[2026, 1, 2]]
+
+
+def test_summary_states_the_range_the_increment_and_who_denies():
+    est = [{"original_wording": "up to 3,000", "qualifier": "up_to", "scope": "in_russia", "value_low": None,
+            "value_best": None, "value_high": 3000, "as_of_start": "2024-06", "as_of_end": None,
+            "as_of_precision": "range", "estimator": "NIS"},
+           {"original_wording": "over 10,000", "qualifier": "over", "scope": "deployed_to_russia", "value_low": 10000,
+            "value_best": None, "value_high": None, "as_of_start": "2024-11", "as_of_end": None,
+            "as_of_precision": "month", "estimator": "Officials"},
+           {"original_wording": "an additional 1,500", "qualifier": "additional", "scope": "in_russia", "value_low": None,
+            "value_best": 1500, "value_high": None, "as_of_start": "2024-06", "as_of_end": None,
+            "as_of_precision": "range", "estimator": "NIS"}]
+    contested = [{"claim": "C", "supporting_origins": 5, "denying_origins": 1, "unconfirming_origins": 2}]
+    text = " ".join(nk_site.summary(est, contested, [{"speaker": "Russian government"}], {"documents": 5}))
+    assert "from up to 3,000 (NIS, as of 2024-06 or later) to over 10,000 (Officials, as of 2024-11)" in text
+    assert "“an additional 1,500”, an increment on an earlier figure, not a total" in text
+    assert "“C”" in text and "Denials come from Russian government" in text and "5 archived news texts" in text
 
 
 def test_timeline_places_bounds_and_points():
@@ -74,7 +95,7 @@ def test_home_answers_the_headline_questions(site, conn):
         assert f"/nk_russia/troop_estimates/{row_id}" in page
     assert "<svg" in page and "What Russia is said to have given North Korea" in page
     air = conn.execute("SELECT name FROM weapon_systems w WHERE category = 'air_defence' AND EXISTS "
-                       "(SELECT 1 FROM weapon_mentions m WHERE m.weapon_system_id = w.id AND m.direction = 'RU→KP')").fetchall()
+                       "(SELECT 1 FROM weapon_mentions m WHERE m.weapon_system_id = w.id AND m.direction = 'ru_to_kp')").fetchall()
     assert air and all(str(escape(n)) in page for (n,) in air)
     for (excerpt,) in conn.execute("SELECT excerpt FROM appearances WHERE stance = 'denies'"):
         assert str(escape(excerpt)) in page
@@ -226,13 +247,14 @@ def test_search_tables_are_hidden(site):
 
 @pytest.mark.parametrize("table", [r["name"] for r in resources(json.loads((ROOT / "data" / "datapackage.json").read_text()))])
 def test_csv_and_json_exports_match_the_database(site, conn, table):
-    db_rows = {r["id"]: dict(r) for r in conn.execute(f"SELECT * FROM {table}")}
+    pk = primary_key(resource(load_package(ROOT / "data" / "datapackage.json"), table))
+    db_rows = {r[pk]: dict(r) for r in conn.execute(f"SELECT * FROM {table}")}
     exported_csv = site(f"/nk_russia/{table}.csv?_size=max&_labels=off").text
     as_json = subprocess.run([str(ROOT / ".venv" / "bin" / "csvjson"), "--no-inference", "--snifflimit", "0"],
                              input=exported_csv, capture_output=True, text=True, check=True).stdout
-    from_csv = {r["id"]: r for r in json.loads(as_json)}
+    from_csv = {r[pk]: r for r in json.loads(as_json)}
     assert from_csv.keys() == db_rows.keys()
     for row_id, row in db_rows.items():
         assert {k: ("" if v is None else str(v)) for k, v in row.items()} == {k: v or "" for k, v in from_csv[row_id].items()}
-    from_json = {r["id"]: r for r in json.loads(site(f"/nk_russia/{table}.json?_shape=array&_size=max").text)}
+    from_json = {r[pk]: r for r in json.loads(site(f"/nk_russia/{table}.json?_shape=array&_size=max").text)}
     assert from_json == db_rows

@@ -82,8 +82,9 @@ def test_each_articles_own_voice_is_a_separate_source(pkg, tmp_path):
 
 # ---- canned queries read the derived tables and answer exactly what they answered before ----
 
-# The queries as they were when they aggregated the base tables on every request: name → (SQL, the columns
-# of its ORDER BY, the group_concat columns, whose order of names SQLite leaves unspecified).
+# The queries as they were when they aggregated the base tables on every request (columns in today's order:
+# what, who, stance, when, exact words): name → (SQL, the columns of its ORDER BY, the group_concat columns,
+# whose order of names SQLite leaves unspecified).
 BEFORE = {
     "troop_estimate_timeline": ("""
         select coalesce(t.as_of_start, 'undated') as as_of, e.name as estimator, b.bound, b.soldiers, t.original_wording,
@@ -98,38 +99,38 @@ BEFORE = {
         where t.scope != 'army_size' and t.qualifier != 'additional'
         order by as_of, estimator, b.soldiers""", ["as_of", "estimator", "soldiers"], []),
     **{name: (f"""
-        select w.name as weapon_system, w.category, m.status,
+        select w.name as weapon_system, w.category, group_concat(distinct s.name) as according_to, m.status,
           count(*) as mentions, count(distinct m.document_id) as documents,
-          group_concat(distinct s.name) as according_to,
           min('weapon_mentions/' || m.id) as example_row
         from weapon_mentions m join weapon_systems w on w.id = m.weapon_system_id
         join actors s on s.id = m.source_id
         where m.direction = '{direction}'
         group by w.id, m.status
         order by mentions desc, weapon_system""", ["mentions", "weapon_system"], ["according_to"])
-       for name, direction in (("russia_to_north_korea", "RU→KP"), ("north_korea_to_russia", "KP→RU"))},
+       for name, direction in (("russia_to_north_korea", "ru_to_kp"), ("north_korea_to_russia", "kp_to_ru"))},
     "contested_claims": ("""
-        select e.evidence_status, e.claim, 'claims/' || e.claim_id as row,
+        select e.claim,
           (select group_concat(distinct s.name) from appearances a join actors s on s.id = a.speaker_id
             where a.claim_id = e.claim_id and a.stance in ('asserts', 'confirms', 'warns', 'speculates')) as supported_by,
           (select group_concat(distinct s.name) from appearances a join actors s on s.id = a.speaker_id
             where a.claim_id = e.claim_id and a.stance = 'denies') as denied_by,
           (select group_concat(distinct s.name) from appearances a join actors s on s.id = a.speaker_id
             where a.claim_id = e.claim_id and a.stance in ('cannot_confirm', 'declines_to_confirm', 'neither_confirms_nor_denies', 'doubts')) as not_confirmed_by,
-          e.status_reason
+          e.evidence_status, e.status_reason, 'claims/' || e.claim_id as row
         from claim_evidence e
         where e.evidence_status in ('contested', 'denied_by_party_only', 'denied')
         order by e.evidence_status, e.supporting_origins desc""", ["evidence_status"],
         ["supported_by", "denied_by", "not_confirmed_by"]),
     "denials": ("""
-        select s.name as denied_by, c.claim, a.document_id, a.excerpt, 'appearances/' || a.id as row
+        select c.claim as denied_claim, s.name as denied_by, a.excerpt, 'appearances/' || a.id as row, a.document_id
         from appearances a join claims c on c.id = a.claim_id join actors s on s.id = a.speaker_id
         where a.stance = 'denies' and (coalesce(:denier, '') = '' or a.speaker_id = :denier)
         order by s.name, a.id""", ["denied_by", "row"], []),
     "single_source_claims": ("""
-        select e.claim, e.topic, e.direction, e.appearances, 'claims/' || e.claim_id as row,
+        select e.claim,
           (select group_concat(distinct s.name) from appearances a join actors s on s.id = a.speaker_id
-            where a.claim_id = e.claim_id) as source
+            where a.claim_id = e.claim_id) as source,
+          e.topic, e.direction, e.appearances, 'claims/' || e.claim_id as row
         from claim_evidence e where e.evidence_status = 'single_origin'
         order by e.topic, e.claim""", ["topic", "claim"], ["source"]),
     "weapon_systems_by_status": ("""
@@ -140,8 +141,8 @@ BEFORE = {
         group by w.id, m.status, m.direction
         order by m.status, mentions desc, weapon_system""", ["status", "mentions", "weapon_system"], []),
     "parties_vs_third_parties": ("""
-        select case when root.conflict_party then 'party to the conflict' else 'third party' end as speaker_side,
-          root.name as organisation, a.stance, count(*) as appearances, count(distinct a.claim_id) as claims
+        select root.name as organisation,
+          case when root.conflict_party then 'party to the conflict' else 'third party' end as speaker_side, a.stance, count(*) as appearances, count(distinct a.claim_id) as claims
         from appearances a join actor_roots r on r.actor_id = a.speaker_id
         join actors root on root.id = r.root_id
         group by speaker_side, organisation, a.stance

@@ -1,0 +1,107 @@
+"""How the pages read: query pages that read like answers, the method
+page's codebook, lead columns on table pages.
+
+Kept apart from nk_site.py (the evidence on row and document pages). Pure helpers first, tested directly;
+the hooks at the bottom only fetch rows and hand them to the templates.
+"""
+import re
+
+from datasette import hookimpl
+from markupsafe import Markup
+
+DATABASE = "nk_russia"
+# Fact tables open on the words and who said them; the remaining columns keep the schema's order.
+LEAD_COLUMNS = {
+    "appearances": ["excerpt", "speaker_id", "stance", "claim_id"],
+    "quotes": ["quote", "speaker_id"],
+    "weapon_mentions": ["excerpt", "source_id", "weapon_system_id", "status", "direction"],
+    "weapon_specs": ["excerpt", "weapon_system_id", "attribute", "value_text"],
+    "troop_estimates": ["original_wording", "estimator_id", "scope", "as_of_start", "excerpt"],
+}
+# Parameters of canned queries a person picks from a list: (SQL giving value and label, label of the field).
+# The queries' SQL matches what is typed as well (names, ids, any case), so a URL with a name answers too.
+PARAM_CHOICES = {
+    "denier": ("select distinct denied_by as value, denied_by as label from denial_statements order by 1", "Who denied"),
+    "actor": ("select name as value, name as label from actors order by name", "Actor"),
+    "document": ("select substr(id, 1, 3) as value, substr(id, 1, 3) || ' — ' || label as label from documents order by id",
+                 "Document"),
+    "scope": ("select distinct replace(replace(scope, '_', ' '), 'russia', 'Russia') as value, "
+              "replace(replace(scope, '_', ' '), 'russia', 'Russia') as label from troop_estimates order by 1",
+              "What the figure counts"),
+    "status": ("select distinct status as value, status as label from weapon_mention_counts order by 1", "Status"),
+    "q": (None, "Words to search for"),
+}
+# A query whose parameter names its subject answers nothing until one is chosen; the others list everything.
+REQUIRED_PARAMS = {"actor", "document", "q"}
+
+
+def lead_order(columns: list[str], table: str) -> list[int] | None:
+    """Indexes of columns with the primary key, then the table's lead columns, then the rest."""
+    lead = LEAD_COLUMNS.get(table)
+    if not lead:
+        return None
+    first = [c for c in columns[:1]] + [c for c in lead if c in columns and c != columns[0]]
+    return [columns.index(c) for c in first] + [i for i, c in enumerate(columns) if c not in first]
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def status_anchor(word: str, field: str = "weapon_mentions-status") -> str:
+    return f"/about#{field}-{slug(word)}"
+
+
+def no_rows_message(params: dict, labels: dict) -> str:
+    given = {k: v for k, v in params.items() if (v or "").strip()}
+    missing = [k for k in params if k in REQUIRED_PARAMS and k not in given]
+    if missing:
+        return f"Choose {' and '.join(labels.get(k, k).lower() for k in missing)} above to see the answer."
+    if given:
+        said = "; ".join(f"{labels.get(k, k).lower()} “{v.strip()}”" for k, v in given.items())
+        return f"No rows, because nothing matches {said}. Pick a value from the list, or clear it to see every row."
+    return "No rows: the data hold nothing for this question yet."
+
+
+# ---- hooks --------------------------------------------------------------------------------------
+
+async def param_choices(datasette, names) -> dict:
+    db = datasette.get_database(DATABASE)
+    choices = {}
+    for name in names:
+        sql = PARAM_CHOICES.get(name, (None, None))[0]
+        if sql:
+            choices[name] = [dict(r) for r in (await db.execute(sql)).rows]
+    return choices
+
+
+@hookimpl
+def extra_template_vars(template, database, table, view_name, request, datasette):
+    async def page_vars():
+        # The footer names the site's licence on every page, query and template pages included, whose own
+        # `metadata` is the query's or none.
+        site = {"nk_licence": {"name": datasette.metadata("license"), "url": datasette.metadata("license_url")}}
+        return {**site, **await specific_vars()}
+
+    async def specific_vars():
+        if template == "index.html":
+            return {"status_anchor": status_anchor}
+        if view_name == "page" and request is not None and request.path == "/about":
+            # Template pages get no metadata from Datasette: the method page names the publisher and licence, and
+            # shows the codebook the build rendered into the metadata (scripts/codebook.py; no file read here).
+            return {"codebook": Markup(datasette.metadata("codebook_html") or ""), "metadata": datasette.metadata()}
+        if view_name == "table" and database == DATABASE and table in LEAD_COLUMNS:
+            return {"nk_column_order": lambda display_columns: lead_order([c["name"] for c in display_columns], table)}
+        if (template or "").startswith("query") and database == DATABASE and request is not None:
+            canned = request.url_vars.get("table") or request.path.rstrip("/").split("/")[-1]
+            query = (datasette.metadata("queries", database=DATABASE) or {}).get(canned)
+            if not query:
+                return {}
+            names = query.get("params") or []
+            labels = {n: PARAM_CHOICES.get(n, (None, n))[1] for n in names}
+            params = {n: request.args.get(n, "") for n in names}
+            return {"nk_query": {"choices": await param_choices(datasette, names), "labels": labels,
+                                 "empty": no_rows_message(params, labels)}}
+        return {}
+    return page_vars
+
