@@ -38,26 +38,36 @@ def nth(text: str, excerpt: str, occurrence: str) -> int:
     return start
 
 
+def first_day(partial: str):
+    """A partial ISO date's first day, as the build's normalised date columns hold it; None when empty."""
+    return {4: f"{partial}-01-01", 7: f"{partial}-01", 10: partial}.get(len(partial))
+
+
 def rows_of(path: Path, res: dict, texts: dict):
     """Each CSV row as the INSERT's parameters: the declared fields, then the derived ones."""
     declared = [f["name"] for f in fields(res)]
-    derived = [f["name"] for f in derived_fields(res)]
+    derived = derived_fields(res)
     with open(path, encoding="utf-8", newline="") as f:
         reader = csv.reader(f)
         index = {name: i for i, name in enumerate(next(reader))}
         picks = [index[n] for n in declared]
         for cells in reader:
             row = [cells[i] for i in picks]
-            if derived == ["char_start", "char_end"]:
-                text, excerpt = texts.get(cells[index["document_id"]]), cells[index["excerpt"]]
-                if text is None or not excerpt:
-                    row += [None, None]
+            offsets = None
+            for field in derived:
+                name = field["name"]
+                if field.get("normalisedDate"):
+                    row.append(first_day(cells[index[field["normalisedDate"]]]))
+                elif name in ("char_start", "char_end"):
+                    if offsets is None:
+                        text, excerpt = texts.get(cells[index["document_id"]]), cells[index["excerpt"]]
+                        occurrence = cells[index["excerpt_occurrence"]] if "excerpt_occurrence" in index else ""
+                        start = nth(text, excerpt, occurrence) if text is not None and excerpt else None
+                        offsets = (start, None if start is None else start + len(excerpt))
+                    row.append(offsets[0] if name == "char_start" else offsets[1])
                 else:
-                    start = nth(text, excerpt, cells[index["excerpt_occurrence"]] if "excerpt_occurrence" in index else "")
-                    row += [start, start + len(excerpt)]
-            elif derived:
-                text = texts[cells[index["id"]]]
-                row += [{"text": text, "char_count": len(text)}[n] for n in derived]
+                    text = texts[cells[index["id"]]]
+                    row.append({"text": text, "char_count": len(text)}[name])
             yield row
 
 
@@ -71,7 +81,8 @@ def raw_same_output(data_dir: Path, seeds_dir: Path, out: Path, metadata_yaml: P
         for res in load_order(pkg):
             conn.execute(create_table_sql(res))
             values = [value_sql(f) for f in fields(res)] + ["?" for _ in derived_fields(res)]
-            conn.executemany(f"INSERT INTO {quote_identifier(res['name'])} VALUES ({', '.join(values)})",
+            names = ", ".join(quote_identifier(f["name"]) for f in [*fields(res), *derived_fields(res)])
+            conn.executemany(f"INSERT INTO {quote_identifier(res['name'])} ({names}) VALUES ({', '.join(values)})",
                              rows_of(data_dir / res["path"], res, texts))
             for sql in index_sql(res):
                 conn.execute(sql)

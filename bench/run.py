@@ -46,12 +46,19 @@ def measure(cmd: list[str], cwd: Path = ROOT) -> dict:
     return {"seconds": round(seconds, 3), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
 
 
+def generator_version() -> str:
+    """The generator and the schema it writes to: generated data is reused only while both are unchanged."""
+    import hashlib
+    return hashlib.sha256((BENCH / "generate.py").read_bytes() + (ROOT / "data" / "datapackage.json").read_bytes()).hexdigest()
+
+
 def generate(n: int) -> Path:
     folder = BENCH / f"data-{n}"
-    if not (folder / "complete").exists():
+    complete, version = folder / "complete", generator_version()
+    if not complete.exists() or complete.read_text() != version:
         shutil.rmtree(folder, ignore_errors=True)
         subprocess.run([PY, "-m", "bench.generate", "--appearances", str(n), "--out", str(folder)], cwd=ROOT, check=True)
-        (folder / "complete").touch()
+        complete.write_text(version)
     return folder
 
 

@@ -103,7 +103,8 @@ class PrecomputedColumnFacet(ColumnFacet):
         if not search or not self.table:
             return False
         db = self.ds.get_database(self.database)
-        fts = await db.fts_table(self.table)
+        # As Datasette's own search finds it: the table's fts_table in metadata, else the index on the table.
+        fts = (self.ds.table_metadata(self.database, self.table) or {}).get("fts_table") or await db.fts_table(self.table)
         if not fts:
             return False
         sql = (f"select count(*) from (select rowid from [{fts}] where [{fts}] match escape_fts(:search) "
