@@ -2,7 +2,9 @@
 
 - build/metadata.json = metadata.yml (site text, facets, canned queries) + every table's title and
   description and every column's description from data/datapackage.json.
-- dist/ = one CSV per table as built (with offsets and document text) + datapackage.json describing them.
+- dist/ = one CSV per table as built (with offsets and document text) + datapackage.json describing them,
+  + annotations.jsonld: every excerpt-bearing row as a W3C Web Annotation (plugins/nk_annotations.py,
+  the same code that serves /nk_russia/<table>/<id>.jsonld), streamed a row at a time.
 """
 import asyncio
 import copy
@@ -21,6 +23,8 @@ import yaml
 from .schema import all_fields, derived_fields, primary_key
 
 DATABASE = "nk_russia"
+PLUGINS = Path(__file__).resolve().parent.parent / "plugins"
+ANNOTATIONS = "annotations.jsonld"
 
 
 def merged_metadata(site: dict, pkg: dict, version: str | None = None) -> dict:
@@ -64,12 +68,26 @@ def export_csv(conn, res: dict, path: Path) -> None:
         writer.writerows(conn.execute(f'SELECT {cols} FROM "{res["name"]}" ORDER BY "{primary_key(res)}"'))
 
 
+def annotations_module():
+    """plugins/nk_annotations.py, which Datasette loads as a plugin: one module builds the annotations for both."""
+    if str(PLUGINS) not in sys.path:
+        sys.path.insert(0, str(PLUGINS))
+    import nk_annotations
+    return nk_annotations
+
+
+def export_annotations(conn, path: Path) -> int:
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        return annotations_module().stream(conn, f)
+
+
 def export_dist(db: str, pkg: dict, folder: str) -> None:
     """Every table of the package as CSV, with the package itself, into folder (an empty directory)."""
     conn = sqlite3.connect(db)  # only read; the build may still be writing other tables (WAL)
     try:
         for res in pkg["resources"]:
             export_csv(conn, res, Path(folder) / res["path"])
+        export_annotations(conn, Path(folder) / ANNOTATIONS)
     finally:
         conn.close()
     write_json_atomic(Path(folder) / "datapackage.json", published_package(pkg))
