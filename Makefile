@@ -41,7 +41,7 @@ check: install
 # SUPPLIED_BY LABEL HEADLINE DATE, each written only when given.
 add-document: install
 	@test -n "$(FILE)" || { echo "usage: make add-document FILE=path/to/article.txt [OUTLET=... URL=... DATE=YYYY-MM-DD]" >&2; exit 2; }
-	$(PY) -m scripts.add_document "$(FILE)" --outlet "$(OUTLET)" --url "$(URL)" --archive-url "$(ARCHIVE_URL)" \
+	@$(PY) -m scripts.add_document "$(FILE)" --outlet "$(OUTLET)" --url "$(URL)" --archive-url "$(ARCHIVE_URL)" \
 		--language "$(LANGUAGE)" --retrieved-on "$(RETRIEVED_ON)" --supplied-by "$(SUPPLIED_BY)" --label "$(LABEL)" \
 		--headline "$(HEADLINE)" --date "$(DATE)"
 
