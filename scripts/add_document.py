@@ -43,6 +43,8 @@ MIN_SHARED = 3
 MIN_PASSAGE = 20
 # Row id infixes of the tables whose rows quote a document (003-ap-01, 003-q-01, ...), for the worksheet.
 ROW_ID_INFIX = {"appearances": "ap", "quotes": "q", "weapon_mentions": "wm", "weapon_specs": "ws", "troop_estimates": "te"}
+# data/aliases.csv: the column holding the id each alias names, per table.
+ALIAS_COLUMNS = {"actors": "actor_id", "weapon_systems": "weapon_system_id", "claims": "claim_id"}
 # Command-line options → the documents columns they fill (only these, and only when given).
 ROW_OPTIONS = {"outlet": "outlet", "url": "url", "archive_url": "archive_url", "language": "language",
                   "retrieved_on": "retrieved_on", "supplied_by": "supplied_by", "label": "label", "headline": "headline"}
@@ -264,12 +266,11 @@ def vocabulary(data_dir: Path, passages) -> Vocabulary:
             if table != "claims":
                 vocab.names += [(kind, r["id"], label, v) for v in name_variants(label)]
             vocab.names += [(kind, r["id"], label, a.strip()) for a in re.split(r"[|;]", r.get("aliases") or "") if len(a.strip()) > 2]
-    for r in csv_dicts(data_dir / "aliases.csv"):  # one alias table (issue 11): table, id and alias columns
-        table = r.get("table_name") or r.get("table") or r.get("entity_table") or ""
-        ident = r.get("entity_id") or r.get("id_in_table") or r.get("target_id") or r.get("id") or ""
+    for r in csv_dicts(data_dir / "aliases.csv"):  # the alias table (issue 11): an alias and the id it names
         alias = (r.get("alias") or "").strip()
-        if (table, ident) in labels and len(alias) > 2:
-            vocab.names.append((kinds[table], ident, labels[(table, ident)], alias))
+        for table, column in ALIAS_COLUMNS.items():
+            if r.get(column) and (table, r[column]) in labels and len(alias) > 2:
+                vocab.names.append((kinds[table], r[column], labels[(table, r[column])], alias))
     return vocab
 
 

@@ -179,3 +179,12 @@ def test_worksheet_of_a_real_seed_lists_the_curated_actors_and_claims():
     for claim in {r["claim_id"] for r in appearances if r["document_id"] == doc_id}:
         assert f"claim `{claim}`" in sheet, claim
     assert "actor `lloyd-austin`" in sheet
+
+
+def test_aliases_from_the_alias_table_are_looked_for_when_it_exists(tmp_path):
+    (tmp_path / "actors.csv").write_text("id,name\nfixture-person,Fixture Person Name\n", encoding="utf-8")
+    assert ad.vocabulary(tmp_path, []).mentions("Fixturovich spoke.") == []
+    (tmp_path / "aliases.csv").write_text("alias,actor_id,weapon_system_id,claim_id,variant\n"
+                                          "Fixturovich,fixture-person,,,transliteration\n", encoding="utf-8")
+    found = ad.vocabulary(tmp_path, []).mentions("Fixturovich spoke.")
+    assert [(m.kind, m.id, m.via) for m in found] == [("actor", "fixture-person", "Fixturovich")]
