@@ -8,8 +8,10 @@ the quote, the weapon mentioned or the figure, with the speaker. Pure helpers fi
 """
 import functools
 import json
+import re
 
 from datasette import hookimpl
+from datasette.utils import tilde_encode
 
 DATABASE = "nk_russia"
 CONTEXT = "http://www.w3.org/ns/anno.jsonld"
@@ -36,12 +38,15 @@ SELECT = {
         from troop_estimates t {_ACTOR.format(speaker="estimator_id")} {_CLAIM}""",
 }
 TABLES = tuple(SELECT)
+_URL_SAFE = re.compile(r"[A-Za-z0-9_-]+").fullmatch  # what tilde_encode leaves unchanged
+_string = json.encoder.encode_basestring  # a str as a JSON string, in C, non-ASCII kept as it is
 
 
 # ---- pure helpers -------------------------------------------------------------------------------
 
-def path(*parts: str) -> str:
-    return "/" + "/".join((DATABASE,) + parts)
+def path(table: str, row_id: str) -> str:
+    # tilde_encode costs more than the rest of an annotation, and ids almost never need it.
+    return f"/{DATABASE}/{table}/{row_id if _URL_SAFE(row_id) else tilde_encode(row_id)}"
 
 
 def selectors(text: str, start: int, end: int) -> list[dict]:
@@ -65,22 +70,35 @@ def description(table: str, row: dict) -> str:
     return f"{row['weapon']}, {row['tag'].replace('_', ' ')}: {row['value_text']}"
 
 
-def annotation(table: str, row: dict, text: str, base: str = "") -> dict:
-    """One row as an Annotation; base: the site's origin ('' for IRIs relative to the site's root)."""
-    body = [{"type": "TextualBody", "purpose": "describing", "format": "text/plain", "language": "en",
-             "value": description(table, row)}]
+def annotation_json(table: str, row: dict, text: str, base: str = "") -> str:
+    """One row as an Annotation, as JSON text; base: the site's origin ('' for IRIs relative to its root).
+
+    Written as text around C-encoded strings rather than through json.dumps of a dict: a million rows
+    go into the data package, and this is several times faster (the renderer parses it back)."""
+    body = ['{"type": "TextualBody", "purpose": "describing", "format": "text/plain", "language": "en", '
+            f'"value": {_string(description(table, row))}}}']
     if row.get("tag"):
-        body.append({"type": "TextualBody", "purpose": "tagging", "value": row["tag"]})
+        body.append(f'{{"type": "TextualBody", "purpose": "tagging", "value": {_string(row["tag"])}}}')
     if row.get("claim_id"):
-        body.append({"id": base + path("claims", row["claim_id"]), "purpose": "classifying", "label": row["claim"]})
+        body.append(f'{{"id": {_string(base + path("claims", row["claim_id"]))}, "purpose": "classifying", '
+                    f'"label": {_string(row["claim"])}}}')
     if row.get("weapon_id"):
-        body.append({"id": base + path("weapon_systems", row["weapon_id"]), "purpose": "identifying", "label": row["weapon"]})
+        body.append(f'{{"id": {_string(base + path("weapon_systems", row["weapon_id"]))}, "purpose": "identifying", '
+                    f'"label": {_string(row["weapon"])}}}')
     if row.get("speaker_id"):
-        body.append({"id": base + path("actors", row["speaker_id"]), "purpose": "linking", "name": row["speaker"]})
-    return {"id": base + path(table, row["id"]) + ".jsonld", "type": "Annotation", "motivation": "describing",
-            "rights": LICENCE, "body": body,
-            "target": {"type": "SpecificResource", "source": base + path("documents", row["document_id"]),
-                       "selector": selectors(text, row["char_start"], row["char_end"])}}
+        body.append(f'{{"id": {_string(base + path("actors", row["speaker_id"]))}, "purpose": "linking", '
+                    f'"name": {_string(row["speaker"])}}}')
+    quote, position = selectors(text, row["char_start"], row["char_end"])
+    return (f'{{"id": {_string(base + path(table, row["id"]) + ".jsonld")}, "type": "Annotation", '
+            f'"motivation": "describing", "rights": "{LICENCE}", "body": [{", ".join(body)}], '
+            f'"target": {{"type": "SpecificResource", "source": {_string(base + path("documents", row["document_id"]))}, '
+            f'"selector": [{{"type": "TextQuoteSelector", "exact": {_string(quote["exact"])}, '
+            f'"prefix": {_string(quote["prefix"])}, "suffix": {_string(quote["suffix"])}}}, '
+            f'{{"type": "TextPositionSelector", "start": {position["start"]}, "end": {position["end"]}}}]}}}}')
+
+
+def annotation(table: str, row: dict, text: str, base: str = "") -> dict:
+    return json.loads(annotation_json(table, row, text, base))
 
 
 def document(annotations: list[dict]) -> dict:
@@ -104,7 +122,7 @@ def stream(conn, out, texts_cached: int = 64) -> int:
         names = [d[0] for d in cursor.description]
         for values in cursor:
             row = dict(zip(names, values))
-            out.write((",\n" if written else "") + json.dumps(annotation(table, row, text_of(row["document_id"])), ensure_ascii=False))
+            out.write((",\n" if written else "") + annotation_json(table, row, text_of(row["document_id"])))
             written += 1
     out.write("\n]}\n")
     return written
