@@ -299,6 +299,8 @@ def add_document(file: Path, root: Path = ROOT, given: dict | None = None, date:
     seeds = {p.stem: p.read_bytes() for p in sorted(seeds_dir.glob("*.txt"))}
     excerpts, passages = curated_excerpts(data_dir, pkg)
     problems = option_problems(path, given, date) + duplicate_problems(path, data, text, seeds)
+    if given.get("headline") and given["headline"] not in text:
+        problems.append(Problem(path, 0, 0, "", "HEADLINE is not in the text", "copy the headline exactly as printed at the top of the text, or leave it out"))
     problems += [] if problems else curated_overlap(path, text, excerpts)
     if problems:
         raise Refused(problems)

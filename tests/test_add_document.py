@@ -156,6 +156,7 @@ def test_refusals_name_the_problem_and_change_nothing(repo, tmp_path):
     assert "does not exist" in refused(repo, missing)
     assert "DATE '30/11/2026'" in refused(repo, FIXTURE, "DATE=30/11/2026")
     assert "URL 'example' is not an http(s) address" in refused(repo, FIXTURE, "URL=example")
+    assert "HEADLINE is not in the text" in refused(repo, FIXTURE, "HEADLINE=A headline the fixture does not print")
 
 
 def test_a_text_repeating_most_of_a_seeds_curated_excerpts_is_already_curated(repo, tmp_path):
