@@ -159,6 +159,8 @@ def test_each_cited_excerpt_has_an_anchor_named_by_its_row_and_row_pages_link_to
                 assert visible.startswith(str(escape(excerpt))[:40]), row_id
     row = conn.execute("SELECT id, document_id FROM appearances LIMIT 1").fetchone()
     assert f'href="/nk_russia/documents/{row["document_id"]}#{row["id"]}"' in site(f"/nk_russia/appearances/{row['id']}").text
+    claim = conn.execute("SELECT claim_id FROM appearances WHERE id = ?", [row["id"]]).fetchone()[0]
+    assert f'href="/nk_russia/documents/{row["document_id"]}#{row["id"]}"' in site(f"/nk_russia/claims/{claim}").text
 
 
 def test_document_page_says_not_stated_for_unknown_sources(site, conn):
