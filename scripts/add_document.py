@@ -30,10 +30,10 @@ from .locate import LOOKALIKES, sha256_hex
 from .problems import Problem
 from .read import display_path, not_utf8
 from .schema import load_package, resource, verbatim_fields
+from .validate import row_problems
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENT_ID = re.compile(r"^([0-9]{3})_[0-9a-f]{16}$")
-PARTIAL_DATE = re.compile(r"^[0-9]{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?)?$")
 PRECISION = {4: "year", 7: "month", 10: "day"}
 # A text repeating this share of one seed's curated excerpts (and at least MIN_SHARED of them) is that
 # seed again under another headline or outlet: curate the seed, not a copy of it.
@@ -43,6 +43,8 @@ MIN_SHARED = 3
 MIN_PASSAGE = 20
 # Row id infixes of the tables whose rows quote a document (003-ap-01, 003-q-01, ...), for the worksheet.
 ROW_ID_INFIX = {"appearances": "ap", "quotes": "q", "weapon_mentions": "wm", "weapon_specs": "ws", "troop_estimates": "te"}
+# The option that sets a documents column, for messages; DATE sets date_start.
+OPTION_OF = {"date_start": "DATE", "date_precision": "DATE"}
 # data/aliases.csv: the column holding the id each alias names, per table.
 ALIAS_COLUMNS = {"actors": "actor_id", "weapon_systems": "weapon_system_id", "claims": "claim_id"}
 # Command-line options → the documents columns they fill (only these, and only when given).
@@ -204,7 +206,7 @@ def documents_row(header: list[str], doc_id: str, data: bytes, given: dict, date
     row["id"], row["sha256"] = doc_id, sha256_hex(data)
     row["label"] = row["label"] or f"Document {doc_id[:3]}, added by make add-document: label to be written by its curator"
     if date:
-        row.update(date_start=date, date_precision=PRECISION[len(date)], date_inferred="false",
+        row.update(date_start=date, date_precision=PRECISION.get(len(date), "day"), date_inferred="false",
                    date_basis=f"Not checked against the text: given as {date} by whoever added the document (make add-document DATE=).")
     else:
         row.update(date_precision="unknown", date_inferred="true",
@@ -212,21 +214,20 @@ def documents_row(header: list[str], doc_id: str, data: bytes, given: dict, date
     return row
 
 
+def option_problems(path: str, documents: dict, row: dict, text: str) -> list[Problem]:
+    """The new row checked by the build's own rules (validate.row_problems), before anything is written."""
+    problems = [Problem(path, 0, 0, column, message, f"{fix} (make add-document {OPTION_OF.get(column, column.upper())}=…)")
+                for column, message, fix in row_problems(documents, row)]
+    if row.get("headline") and row["headline"] not in text:
+        problems.append(Problem(path, 0, 0, "headline", "HEADLINE is not in the text",
+                                "copy the headline exactly as printed at the top of the text, or leave it out"))
+    return problems
+
+
 def csv_line(header: list[str], row: dict) -> str:
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerow([row[name] for name in header])
     return out.getvalue()
-
-
-def option_problems(path: str, given: dict, date: str | None) -> list[Problem]:
-    problems = []
-    if date and not PARTIAL_DATE.match(date):
-        problems.append(Problem(path, 0, 0, "", f"DATE {date!r} is not YYYY, YYYY-MM or YYYY-MM-DD", "write the date as ISO 8601, cut to what is known"))
-    for name in ("url", "archive_url"):
-        value = given.get(name)
-        if value and not re.fullmatch(r"https?://\S+", value):
-            problems.append(Problem(path, 0, 0, "", f"{name.upper()} {value!r} is not an http(s) address", "give the full address, starting with https://"))
-    return problems
 
 
 # ---- reading the repository and writing -----------------------------------------------------------
@@ -298,18 +299,17 @@ def add_document(file: Path, root: Path = ROOT, given: dict | None = None, date:
     pkg = load_package(data_dir / "datapackage.json")
     seeds = {p.stem: p.read_bytes() for p in sorted(seeds_dir.glob("*.txt"))}
     excerpts, passages = curated_excerpts(data_dir, pkg)
-    problems = option_problems(path, given, date) + duplicate_problems(path, data, text, seeds)
-    if given.get("headline") and given["headline"] not in text:
-        problems.append(Problem(path, 0, 0, "", "HEADLINE is not in the text", "copy the headline exactly as printed at the top of the text, or leave it out"))
-    problems += [] if problems else curated_overlap(path, text, excerpts)
-    if problems:
-        raise Refused(problems)
-    documents_csv = data_dir / resource(pkg, "documents")["path"]
+    documents = resource(pkg, "documents")
+    documents_csv = data_dir / documents["path"]
     existing = documents_csv.read_bytes()
     rows = csv_dicts(documents_csv)
     header = next(csv.reader(io.StringIO(existing.decode("utf-8-sig"))))
     doc_id = new_document_id([r["id"] for r in rows] + list(seeds), data)
     row = documents_row(header, doc_id, data, given, date)
+    problems = duplicate_problems(path, data, text, seeds) + option_problems(path, documents, row, text)
+    problems += [] if problems else curated_overlap(path, text, excerpts)
+    if problems:
+        raise Refused(problems)
     seed, sheet = seeds_dir / f"{doc_id}.txt", root / "worksheets" / f"{doc_id}.md"
     written = []
     try:

@@ -154,8 +154,11 @@ def test_refusals_name_the_problem_and_change_nothing(repo, tmp_path):
     assert f"contains the whole text of seeds/{seed.name}" in refused(repo, longer)
     missing = tmp_path / "missing.txt"
     assert "does not exist" in refused(repo, missing)
-    assert "DATE '30/11/2026'" in refused(repo, FIXTURE, "DATE=30/11/2026")
-    assert "URL 'example' is not an http(s) address" in refused(repo, FIXTURE, "URL=example")
+    # the new row is checked by the build's own rules, each problem naming the option to correct
+    assert "column 'date_start': '30/11/2026' does not have the expected form" in refused(repo, FIXTURE, "DATE=30/11/2026")
+    assert "'2026-02-30' is not a date on the calendar" in refused(repo, FIXTURE, "DATE=2026-02-30")
+    assert "column 'url': 'example' does not have the expected form" in refused(repo, FIXTURE, "URL=example")
+    assert "(make add-document LANGUAGE=…)" in refused(repo, FIXTURE, "LANGUAGE=English")
     assert "HEADLINE is not in the text" in refused(repo, FIXTURE, "HEADLINE=A headline the fixture does not print")
 
 
