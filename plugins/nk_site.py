@@ -155,6 +155,7 @@ async def claim_context(datasette, claim_id: str) -> dict | None:
         from appearances a join actors s on s.id = a.speaker_id left join actors r on r.id = a.reported_by_id
         join documents d on d.id = a.document_id
         where a.claim_id = ? order by a.document_id, a.char_start limit ?""", [claim_id, CLAIM_LIMIT])
+    claim.update(await evidence_context(datasette, claim_id))
     claim["relations"] = await rows(datasette, """
         select r.relation, r.basis, c.id as other_id, c.claim as other, 'out' as way
         from claim_relations r join claims c on c.id = r.related_claim_id where r.claim_id = :id
@@ -162,6 +163,25 @@ async def claim_context(datasette, claim_id: str) -> dict | None:
         select r.relation, r.basis, c.id, c.claim, 'in'
         from claim_relations r join claims c on c.id = r.claim_id where r.related_claim_id = :id""", {"id": claim_id})
     return claim
+
+
+async def status_labels(datasette) -> dict:
+    """Evidence status and rule codes → their label (a dozen rows built from scripts/evidence.py)."""
+    return {r["code"]: r["label"] for r in await rows(datasette, "select code, label from evidence_definitions")}
+
+
+async def evidence_context(datasette, claim_id: str) -> dict:
+    """Why the claim has its status: every origin, counted or discounted and by which rule (claim_origins)."""
+    origins = await rows(datasette, """
+        select origin_id, stance, stances, actors, organisations, document_id, appearance_ids, appearances, merged_by,
+               counted, discounted_by, superseded_by, independent_group, date_used, date_source
+        from claim_origins where claim_id = ? order by counted desc, stance desc, document_id, sentence_start
+        limit ?""", [claim_id, CLAIM_LIMIT])
+    for o in origins:
+        o["appearance_list"] = o["appearance_ids"].split(", ")
+        o["superseded_list"] = o["superseded_by"].split(", ") if o["superseded_by"] else []
+    # "origins" is claim_evidence's count of them
+    return {"origin_rows": origins, "labels": await status_labels(datasette)}
 
 
 def describe(table: str, row: dict, speaker: dict | None, extra: dict) -> str:
@@ -219,6 +239,14 @@ async def document_context(datasette, pk: str, request) -> dict | None:
             "cited_rows": len(spans), "document_reference": document_reference(doc)}
 
 
+async def home_statuses(datasette) -> list[dict]:
+    """Claims with counter-evidence (evidence model v2), each with the sentence saying why."""
+    return await rows(datasette, """
+        select claim_id, claim, evidence_status, supporting_origins, denying_origins, unconfirming_origins, status_reason
+        from claim_evidence where evidence_status in ('contested', 'denied_by_party_only', 'denied')
+        order by evidence_status, supporting_origins desc, claim_id limit ?""", [HOME_LIMIT])
+
+
 async def home_context(datasette) -> dict:
     estimates = await rows(datasette, """
         select t.id, t.as_of_start, t.as_of_end, t.as_of_precision, t.as_of_inferred, t.original_wording, t.scope,
@@ -235,10 +263,7 @@ async def home_context(datasette) -> dict:
                example_mention_id as example
         from transfer_summary where direction = ? order by firm desc, mentions desc, name limit ?""", [direction, HOME_LIMIT])
         for direction in ("RU→KP", "KP→RU")}
-    contested = await rows(datasette, """
-        select claim_id, claim, evidence_status, supporting_sources, denying_sources, unconfirming_sources
-        from claim_evidence where evidence_status in ('contested', 'denied')
-        order by evidence_status, supporting_sources desc, claim_id limit ?""", [HOME_LIMIT])
+    contested = await home_statuses(datasette)
     denials = await rows(datasette, """
         select appearance_id as id, denied_by as speaker, claim, excerpt, document_id
         from denial_statements order by denied_by, appearance_id limit ?""", [HOME_LIMIT])
@@ -247,7 +272,9 @@ async def home_context(datasette) -> dict:
     counts = {t: all_counts.get(t) for t in ("documents", "claims", "appearances", "quotes", "actors",
                                              "weapon_mentions", "troop_estimates")}
     return {"estimates": estimates, "timeline": timeline_layout(points), "transfers": transfers,
-            "contested": contested, "denials": denials, "counts": counts}
+            "contested": contested, "denials": denials, "counts": counts,
+            "statuses": await rows(datasette, "select code, label, definition from evidence_definitions where kind = 'status'"),
+            "labels": await status_labels(datasette)}
 
 
 # ---- hooks --------------------------------------------------------------------------------------

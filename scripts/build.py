@@ -103,10 +103,10 @@ def write_database(pkg: dict, data_dir: Path, seeds_dir: Path, out: Path, progre
             if dist_dir:
                 conn.execute("PRAGMA main.journal_mode = WAL")  # the export reads the loaded tables while the build writes
                 export = publish.DistExport(tmp, data_dir / "datapackage.json", dist_dir)
-            with progress.stage("derived tables"):
-                views.create_views(conn)
             with progress.stage("coverage"):
                 coverage.write_coverage(conn)
+            with progress.stage("derived tables"):  # after coverage: evidence origins read its sentences
+                views.create_views(conn)
             with progress.stage("full-text search"):
                 search.enable_search(conn, pkg)
             if export:

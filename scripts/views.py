@@ -1,13 +1,11 @@
-"""Derived views: evidence status per claim, computed from the appearances, never typed by hand.
+"""Derived tables, computed from the curated ones at build time, never typed by hand.
 
 Sources are counted by independent organisation: a speaker counts as the top of its affiliation
 chain (Lloyd Austin → Pentagon → United States government), so one government's officials do not
-corroborate each other. Statements in an article's own voice count once per article.
+corroborate each other. Evidence status (claim_origins, claim_evidence) is evidence.py's.
 """
-
-SUPPORTING = ("asserts", "confirms", "warns", "speculates")
-DENYING = ("denies",)
-UNCONFIRMING = ("cannot_confirm", "declines_to_confirm", "neither_confirms_nor_denies", "doubts")
+from . import evidence
+from .evidence import DENYING, SUPPORTING, UNCONFIRMING
 
 
 def _in(values) -> str:
@@ -24,39 +22,6 @@ WITH RECURSIVE chain(actor_id, root_id, depth) AS (
 )
 SELECT actor_id, root_id FROM chain c
 WHERE depth = (SELECT max(depth) FROM chain WHERE actor_id = c.actor_id)
-"""
-
-CLAIM_EVIDENCE = f"""
-WITH s AS (
-  SELECT a.claim_id, a.stance, a.speaker_id, a.document_id,
-    -- each archived article's own voice is its own source, not one source shared by all articles
-    CASE WHEN r.root_id = 'unattributed' THEN 'unattributed:' || a.document_id ELSE r.root_id END AS root_id
-  FROM appearances a NOT INDEXED JOIN actor_roots r ON r.actor_id = a.speaker_id
-), counts AS (
-  SELECT claim_id,
-    count(DISTINCT CASE WHEN stance IN {_in(SUPPORTING)} THEN root_id END) AS supporting_sources,
-    count(DISTINCT CASE WHEN stance IN {_in(DENYING)} THEN root_id END) AS denying_sources,
-    count(DISTINCT CASE WHEN stance IN {_in(UNCONFIRMING)} THEN root_id END) AS unconfirming_sources,
-    count(DISTINCT speaker_id) AS speakers,
-    count(DISTINCT document_id) AS documents,
-    count(*) AS appearances
-  FROM s GROUP BY claim_id
-)
-SELECT c.id AS claim_id, c.claim, c.topic, c.direction,
-  coalesce(k.supporting_sources, 0) AS supporting_sources,
-  coalesce(k.denying_sources, 0) AS denying_sources,
-  coalesce(k.unconfirming_sources, 0) AS unconfirming_sources,
-  coalesce(k.speakers, 0) AS speakers,
-  coalesce(k.documents, 0) AS documents,
-  coalesce(k.appearances, 0) AS appearances,
-  CASE
-    WHEN coalesce(k.supporting_sources, 0) = 0 AND k.denying_sources > 0 THEN 'denied'
-    WHEN k.supporting_sources > 0 AND (k.denying_sources > 0 OR k.unconfirming_sources > 0) THEN 'contested'
-    WHEN k.supporting_sources > 1 THEN 'corroborated'
-    WHEN k.supporting_sources = 1 THEN 'single-source'
-    ELSE 'unconfirmed'
-  END AS evidence_status
-FROM claims c LEFT JOIN counts k ON k.claim_id = c.id
 """
 
 TRANSFER_SUMMARY = """
@@ -136,12 +101,17 @@ WHERE t.scope != 'army_size'
 # lookups through the claim_id index into rows scattered across the table (28 s against 6 s at 1e6).
 # The database is immutable, so these are stored as tables once, at build time (in this order: a table
 # may read the ones before it): pages and canned queries read them by index instead of re-aggregating
-# every appearance or mention on every request. Each entry: name, defining SELECT, indexes (a column,
+# every appearance or mention on every request. Each entry: name, defining SELECT (or a function that
+# creates the table; None for a table such a function creates with an earlier one), indexes (a column,
 # or a tuple of columns, each optionally DESC, for an index that serves a query's ORDER BY as well).
 DERIVED = [("actor_roots", ACTOR_ROOTS, ["actor_id", "root_id"]),
-           ("claim_evidence", CLAIM_EVIDENCE,
+           ("evidence_definitions", evidence.create_definitions, ["kind"]),
+           # claim_origins and claim_evidence are written together, from one scan of the appearances
+           ("claim_origins", evidence.create_evidence_tables,
+            [("claim_id", "document_id", "sentence_start"), "document_id", "discounted_by", "independent_group"]),
+           ("claim_evidence", None,
             ["claim_id", "evidence_status", "topic", "direction",
-             ("evidence_status", "supporting_sources DESC", "claim_id"), ("evidence_status", "topic", "claim", "claim_id")]),
+             ("evidence_status", "supporting_origins DESC", "claim_id"), ("evidence_status", "topic", "claim", "claim_id")]),
            ("transfer_summary", TRANSFER_SUMMARY, ["direction", "weapon_system_id"]),
            ("weapon_mention_counts", WEAPON_MENTION_COUNTS, ["weapon_system_id", "status", "direction"]),
            ("claim_sources", CLAIM_SOURCES, ["claim_id"]),
@@ -162,7 +132,10 @@ def index_sql(table: str, columns) -> str:
 def create_views(conn) -> None:
     with conn:
         for name, select, indexed in DERIVED:
-            conn.execute(f"CREATE TABLE {name} AS {select.strip()} ORDER BY 1")
+            if isinstance(select, str):
+                conn.execute(f"CREATE TABLE {name} AS {select.strip()} ORDER BY 1")
+            elif select:
+                select(conn)
             for columns in indexed:
                 conn.execute(index_sql(name, columns))
         for table, columns in INDEXES:

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from scripts.evidence import STATUSES
 from scripts.schema import constraints, foreign_keys, resources
 
 from .conftest import DATA
@@ -85,4 +86,4 @@ def test_every_enum_value_is_defined_in_the_codebook(pkg):
 def test_evidence_status_is_derived_for_every_claim(conn):
     statuses = dict(conn.execute("SELECT claim_id, evidence_status FROM claim_evidence").fetchall())
     assert set(statuses) == {r[0] for r in conn.execute("SELECT id FROM claims")}
-    assert set(statuses.values()) <= {"single-source", "corroborated", "contested", "denied", "unconfirmed"}
+    assert set(statuses.values()) <= set(STATUSES)

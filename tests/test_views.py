@@ -6,6 +6,7 @@ import pytest
 
 from scripts.load import create_table_sql, insert_rows
 from scripts.schema import resource
+from scripts.coverage import write_coverage
 from scripts.views import DERIVED, create_views
 
 from .conftest import read_only, tables_read
@@ -18,11 +19,29 @@ def actor(id, affiliation=None):
     return {**ACTOR, "id": id, "name": id, "affiliation_id": affiliation}
 
 
+# Fixture text: each appearance n has a sentence of its own, so that none is merged with another (same-sentence
+# merging is tested in test_evidence.py).
+SENTENCE = "Fixture sentence {:03d}. "
+
+
 def appearance(n, claim, speaker, stance):
+    start = n * len(SENTENCE.format(0))
     return {"id": f"x-{n}", "claim_id": claim, "document_id": "d", "speaker_id": speaker, "reported_by_id": None,
             "stance": stance, "stated_text": None, "stated_start": None, "stated_end": None,
-            "stated_precision": "unknown", "stated_inferred": 0, "stated_basis": None, "excerpt": "e",
-            "excerpt_occurrence": None, "note": None, "char_start": 0, "char_end": 1}
+            "stated_precision": "unknown", "stated_inferred": 0, "stated_basis": None, "excerpt": "Fixture",
+            "excerpt_occurrence": None, "note": None, "char_start": start, "char_end": start + 7}
+
+
+def fixture_documents(conn, ids) -> None:
+    text = "".join(SENTENCE.format(i) for i in range(50))
+    conn.executemany("INSERT INTO documents (id, label, date_precision, date_inferred, sha256, text, char_count) "
+                     "VALUES (?, 'fixture', 'unknown', 0, ?, ?, ?)", [(i, "0" * 64, text, len(text)) for i in ids])
+
+
+def derive(conn) -> None:
+    """Derived tables as the build makes them: coverage's sentences first, then the views."""
+    write_coverage(conn)
+    create_views(conn)
 
 
 def test_status_counts_independent_sources(pkg, tmp_path):
@@ -30,17 +49,19 @@ def test_status_counts_independent_sources(pkg, tmp_path):
     for res in pkg["resources"]:
         conn.execute(create_table_sql(res))
     insert_rows(conn, resource(pkg, "actors"), [(0, actor("us")), (0, actor("pentagon", "us")),
-                                                (0, actor("austin", "pentagon")), (0, actor("kr")), (0, actor("ru"))])
+                                                (0, actor("austin", "pentagon")), (0, actor("kr")),
+                                                (0, {**actor("ru"), "conflict_party": 1})])
     claims = ("one", "same-government", "two", "contested", "denied")
     insert_rows(conn, resource(pkg, "claims"), [(0, {"id": c, "claim": c, "topic": "troop_deployment", "direction": None, "subject_id": None}) for c in claims])
     rows = [("one", "kr", "asserts"), ("same-government", "austin", "confirms"), ("same-government", "pentagon", "asserts"),
             ("two", "austin", "asserts"), ("two", "kr", "warns"), ("contested", "kr", "asserts"),
             ("contested", "ru", "denies"), ("denied", "ru", "denies")]
     insert_rows(conn, resource(pkg, "appearances"), [(0, appearance(i, *r)) for i, r in enumerate(rows)])
-    create_views(conn)
+    fixture_documents(conn, ["d"])
+    derive(conn)
     status = dict(conn.execute("SELECT claim_id, evidence_status FROM claim_evidence"))
-    assert status == {"one": "single-source", "same-government": "single-source", "two": "corroborated",
-                      "contested": "contested", "denied": "denied"}
+    assert status == {"one": "single_origin", "same-government": "single_origin", "two": "corroborated",
+                      "contested": "denied_by_party_only", "denied": "denied"}
 
 
 def test_each_articles_own_voice_is_a_separate_source(pkg, tmp_path):
@@ -53,9 +74,10 @@ def test_each_articles_own_voice_is_a_separate_source(pkg, tmp_path):
     rows = [("two-articles", "d1"), ("two-articles", "d2"), ("one-article", "d1"), ("one-article", "d1")]
     insert_rows(conn, resource(pkg, "appearances"),
                 [(0, {**appearance(i, claim, "unattributed", "asserts"), "document_id": doc}) for i, (claim, doc) in enumerate(rows)])
-    create_views(conn)
+    fixture_documents(conn, ["d1", "d2"])
+    derive(conn)
     status = dict(conn.execute("SELECT claim_id, evidence_status FROM claim_evidence"))
-    assert status == {"two-articles": "corroborated", "one-article": "single-source"}
+    assert status == {"two-articles": "corroborated", "one-article": "single_origin"}
 
 
 # ---- canned queries read the derived tables and answer exactly what they answered before ----
@@ -93,10 +115,11 @@ BEFORE = {
           (select group_concat(distinct s.name) from appearances a join actors s on s.id = a.speaker_id
             where a.claim_id = e.claim_id and a.stance = 'denies') as denied_by,
           (select group_concat(distinct s.name) from appearances a join actors s on s.id = a.speaker_id
-            where a.claim_id = e.claim_id and a.stance in ('cannot_confirm', 'declines_to_confirm', 'neither_confirms_nor_denies', 'doubts')) as not_confirmed_by
+            where a.claim_id = e.claim_id and a.stance in ('cannot_confirm', 'declines_to_confirm', 'neither_confirms_nor_denies', 'doubts')) as not_confirmed_by,
+          e.status_reason
         from claim_evidence e
-        where e.evidence_status in ('contested', 'denied')
-        order by e.evidence_status, e.supporting_sources desc""", ["evidence_status"],
+        where e.evidence_status in ('contested', 'denied_by_party_only', 'denied')
+        order by e.evidence_status, e.supporting_origins desc""", ["evidence_status"],
         ["supported_by", "denied_by", "not_confirmed_by"]),
     "denials": ("""
         select s.name as denied_by, c.claim, a.document_id, a.excerpt, 'appearances/' || a.id as row
@@ -107,7 +130,7 @@ BEFORE = {
         select e.claim, e.topic, e.direction, e.appearances, 'claims/' || e.claim_id as row,
           (select group_concat(distinct s.name) from appearances a join actors s on s.id = a.speaker_id
             where a.claim_id = e.claim_id) as source
-        from claim_evidence e where e.evidence_status = 'single-source'
+        from claim_evidence e where e.evidence_status = 'single_origin'
         order by e.topic, e.claim""", ["topic", "claim"], ["source"]),
     "weapon_systems_by_status": ("""
         select w.name as weapon_system, w.category, m.status, m.direction, count(*) as mentions,
@@ -171,3 +194,14 @@ def test_canned_queries_answer_as_before_from_the_derived_tables(built, generate
             assert old or database == "curated" or params.get("denier") == "nobody", (name, params)  # not vacuous
     finally:
         conn.close()
+
+
+def test_every_derived_table_and_column_is_described(conn):
+    """Derived tables are described in metadata.yml (the schema holds only the curated ones)."""
+    import yaml
+    from .conftest import ROOT
+    tables = yaml.safe_load((ROOT / "metadata.yml").read_text(encoding="utf-8"))["databases"]["nk_russia"]["tables"]
+    for name, _, _ in DERIVED:
+        columns = [r[1] for r in conn.execute(f"PRAGMA table_info({name})")]
+        assert columns and tables[name].get("description"), name
+        assert set(tables[name].get("columns", {})) == set(columns), name
