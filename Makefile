@@ -5,10 +5,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DB := nk_russia.db
 PORT ?= 8001
-INPUTS := $(wildcard data/*.csv data/*.json seeds/*.txt scripts/*.py) metadata.yml
+INPUTS := $(wildcard data/*.csv data/*.json seeds/*.txt scripts/*.py releases/*/*) metadata.yml
 
 
-.PHONY: install build serve deploy-files test check stats coverage loadtest bench bench-quick clean add-document
+.PHONY: install build serve deploy-files test check stats coverage loadtest bench bench-quick clean add-document release
 
 install: $(VENV)/.installed
 
@@ -31,6 +31,13 @@ serve: build
 # Datasette's packaging code; nothing is deployed (README.md, "Deploying").
 deploy-files: build
 	$(PY) -m scripts.deploy
+
+# Cut the release data/datapackage.json declares (README, "How to cut a release"): releases/<version>/ and a
+# CHANGELOG.md entry, refused unless the version is bumped as the changes since the last release need;
+# then the database is rebuilt so that the site lists the new release.
+release: build
+	$(PY) -m scripts.release
+	$(PY) -m scripts.build
 
 # Validate the curated CSVs against the schema and the seeds without writing anything.
 check: install

@@ -61,6 +61,7 @@ HEADLINE_SHARE = 0.40  # real 2/5
 PAIRED_SHARE = 0.12  # sentences carrying two claims: real 145 distinct excerpts for 162 appearances
 
 COLUMNS = {
+    "retired_ids": "id table_name reason replaced_by retired_on",  # header only: nothing is retired
     "documents": "id label headline outlet url archive_url language retrieved_on supplied_by date_text date_start date_end date_precision date_inferred date_basis sha256",
     "actors": "id name kind country role affiliation_id conflict_party document_id excerpt excerpt_occurrence",
     "claims": "id claim topic direction subject_id",
@@ -83,6 +84,7 @@ def counts(n: int) -> dict:
     claims = max(1, round(n * CLAIMS_PER_APPEARANCE))
     mentions = round(n * MENTIONS_PER_APPEARANCE)
     return {
+        "retired_ids": 0,
         "appearances": n,
         "documents": max(1, round(n / APPEARANCES_PER_DOCUMENT)),
         "claims": claims,

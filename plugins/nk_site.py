@@ -250,14 +250,16 @@ async def home_statuses(datasette) -> list[dict]:
 async def home_context(datasette) -> dict:
     estimates = await rows(datasette, """
         select t.id, t.as_of_start, t.as_of_end, t.as_of_precision, t.as_of_inferred, t.original_wording, t.scope,
-               t.value_low, t.value_best, t.value_high, e.name as estimator, r.name as reported_by,
+               t.value_low, t.value_best, t.value_high, t.qualifier, e.name as estimator, r.name as reported_by,
                t.document_id, t.excerpt
         from troop_estimates t join actors e on e.id = t.estimator_id left join actors r on r.id = t.reported_by_id
         where t.scope != 'army_size' order by t.as_of_start desc, t.id limit ?""", [HOME_LIMIT])
     points = [{"as_of": e["as_of_start"] or "undated", "estimator": e["estimator"], "low": e["value_low"],
                "best": e["value_best"], "high": e["value_high"],
                "label": f"{e['original_wording']} ({e['scope'].replace('_', ' ')}) — {e['estimator']}, as of {e['as_of_start'] or 'undated'}",
-               "href": row_path(f"troop_estimates/{e['id']}")} for e in reversed(estimates)]
+               "href": row_path(f"troop_estimates/{e['id']}")}
+              # an increment is not a count of troops; an unquantified figure ('several thousand') has no point
+              for e in reversed(estimates) if e["qualifier"] not in ("additional", "unquantified")]
     transfers = {direction: await rows(datasette, """
         select weapon_system_id as id, name, category, mentions, statuses, top_sources as sources,
                example_mention_id as example

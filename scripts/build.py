@@ -17,7 +17,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import coverage, locate, publish, read, search, validate, views
+from . import coverage, locate, publish, read, releases, rules, search, validate, views
 from .load import load_all
 from .problems import BuildFailed
 from .progress import Progress
@@ -81,15 +81,18 @@ def check(pkg: dict, data_dir: Path, seeds_dir: Path, conn, progress: Progress |
     with progress.stage("locate"):
         for name, source in staged.items():
             locate.locate_unsure(conn, source, text_of, problems, bad[name])
+    with progress.stage("cross-table rules"):  # after locate: a figure is read from wording proven to be in its excerpt
+        rules.check_table_rules(conn, pkg, staged, problems, bad)
     if problems:
         raise BuildFailed(problems)
     return staged
 
 
 def write_database(pkg: dict, data_dir: Path, seeds_dir: Path, out: Path, progress: Progress,
-                   dist_dir: Path | None = None) -> publish.DistExport | None:
+                   dist_dir: Path | None = None) -> tuple[publish.DistExport | None, releases.Status]:
     """Build `out`; with dist_dir, also the data package, written by a second process once the tables are
-    loaded (returned, still to be put in place: only after the database is)."""
+    loaded (returned, still to be put in place: only after the database is), and the declared version's
+    status against releases/."""
     out.parent.mkdir(parents=True, exist_ok=True)  # a first build into a new folder, as for build/ and dist/
     tmp = temp_file(out.parent, out.name, ".tmp")
     os.chmod(tmp, 0o644)  # mkstemp makes it private; the published file is world-readable
@@ -114,10 +117,12 @@ def write_database(pkg: dict, data_dir: Path, seeds_dir: Path, out: Path, progre
                     export.wait()
                 progress.peaks["data package export"] = export.peak_rss_mb
                 conn.execute("PRAGMA main.journal_mode = DELETE")  # one self-contained file again
+            with progress.stage("releases"):  # refused here, the version leaves every output as it was
+                status = releases.record(conn, pkg, data_dir)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())  # written without waiting for the disk: on it before it is published
         os.replace(tmp, out)
-        return export
+        return export, status
     except BaseException:
         if export:
             export.discard()
@@ -127,10 +132,10 @@ def write_database(pkg: dict, data_dir: Path, seeds_dir: Path, out: Path, progre
 
 
 def build(data_dir: Path, seeds_dir: Path, out: Path, metadata_yaml: Path | None = None,
-          build_dir: Path | None = None, dist_dir: Path | None = None, progress: Progress | None = None) -> None:
+          build_dir: Path | None = None, dist_dir: Path | None = None, progress: Progress | None = None) -> releases.Status:
     progress = progress or Progress(enabled=False)
     pkg = read.read_package(data_dir / "datapackage.json")  # BuildFailed, not a traceback, on a JSON typo
-    export = write_database(pkg, data_dir, seeds_dir, out, progress, dist_dir)
+    export, status = write_database(pkg, data_dir, seeds_dir, out, progress, dist_dir)
     try:
         if metadata_yaml and build_dir:
             with progress.stage("metadata and inspect file"):
@@ -142,6 +147,7 @@ def build(data_dir: Path, seeds_dir: Path, out: Path, metadata_yaml: Path | None
         raise
     if export:
         export.publish()
+    return status
 
 
 def check_only(data_dir: Path, seeds_dir: Path, progress: Progress) -> None:
@@ -166,7 +172,9 @@ def main(argv=None) -> int:
         if args.check_only:
             check_only(args.data, args.seeds, progress)
         else:
-            build(args.data, args.seeds, args.out, args.metadata, args.build_dir, args.dist, progress)
+            notice = build(args.data, args.seeds, args.out, args.metadata, args.build_dir, args.dist, progress).notice()
+            if notice:
+                print(notice, file=sys.stderr)
     except BuildFailed as e:
         print(e.report(), file=sys.stderr)
         return 1

@@ -45,7 +45,7 @@ IMAGE_ONLY = {"datasette-hashed-urls": ("0.4", ["datasette>=0.61.1"])}
 PUBLISH_TOOLS = {"datasette-publish-fly"}
 # Required by datasette but part of the base image (pip freeze, hence requirements.txt, leaves them out).
 BASE_IMAGE_PROVIDES = {"pip", "setuptools"}
-SITE_DIRS = ("plugins", "templates", "static")
+SITE_DIRS = ("plugins", "templates", "static", "releases")  # releases/: every release stays downloadable
 
 
 # ---- pure helpers -------------------------------------------------------------------------------
@@ -189,6 +189,9 @@ def finish(target: Path, port: int | str, build_dir: Path, requirements: str, si
     for name in ("metadata.json", "inspect.json"):
         shutil.copyfile(build_dir / name, target / name)
     shutil.copyfile(root / "settings.json", target / "settings.json")
+    # Beside plugins/, where plugins/nk_releases.py serves old releases from (Datasette's packaging copies
+    # only plugins, templates and static).
+    shutil.copytree(root / "releases", target / "releases", dirs_exist_ok=True)
     for cache in [p for p in target.rglob("__pycache__") if p.is_dir()]:
         shutil.rmtree(cache)
 

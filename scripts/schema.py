@@ -75,10 +75,8 @@ def verbatim_fields(res: dict) -> list[tuple[str, str]]:
 
 
 def date_groups(res: dict) -> list[str]:
-    """Prefixes X such that X_start, X_end and X_precision are declared."""
-    names = set(field_names(res))
-    return [n[: -len("_precision")] for n in field_names(res)
-            if n.endswith("_precision") and {n.replace("_precision", "_start"), n.replace("_precision", "_end")} <= names]
+    """Prefixes X of the date groups (X_start, X_end, X_precision) that a datePrecision rule declares."""
+    return [r["prefix"] for r in res.get("rules", []) if r["kind"] == "datePrecision"]
 
 
 def sqlite_type(field: dict) -> str:

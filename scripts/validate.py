@@ -1,7 +1,8 @@
 """Stage 2, validate: check every staged cell against the declared schema, and say what to fix.
 
 The schema's constraints become, per table, one SQL condition that is true for every row that may
-break them (required, type, enum, pattern, length, range, calendar dates, date groups, cell length).
+break them (required, type, enum, pattern, length, range, calendar dates, date groups, cell length, and
+the row rules declared in the package's "rules", compiled by scripts/rules.py).
 SQLite evaluates it over the staging table in C; only the rows it flags come back to Python, where
 parse_cell gives the exact message and fix. The condition may flag a good row (a decimal point, a
 '<' that opens no tag), never miss a bad one. Primary-key uniqueness and foreign keys are queries too.
@@ -14,6 +15,7 @@ import re
 
 from .problems import Problem
 from .read import MAX_CELL_CHARS
+from .rules import ROW_KINDS, retired_references, row_rule_problem, row_rule_sql, rules
 from .schema import constraints, date_groups, fields, foreign_keys, primary_key, quote_identifier, sql_literal
 
 BOOLEANS = {"true": 1, "false": 0}
@@ -208,7 +210,8 @@ def date_group_flag_sql(prefix: str) -> str:
 
 def row_flag_sql(res: dict) -> str:
     """True for a staged row that may break the schema; `_suspect` comes from suspects()."""
-    return " OR ".join(["_suspect"] + [cell_flag_sql(f) for f in fields(res)] + [date_group_flag_sql(p) for p in date_groups(res)])
+    return " OR ".join(["_suspect"] + [cell_flag_sql(f) for f in fields(res)] + [date_group_flag_sql(p) for p in date_groups(res)]
+                       + [row_rule_sql(r) for r in rules(res, *ROW_KINDS)])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -220,11 +223,18 @@ def problem_at(source, line: int, column: str, message: str, fix: str) -> Proble
 
 
 def check_cells(conn, source, problems: list, bad: set) -> None:
+    """Cells and row rules: each row rule's condition is selected too, so a flagged row says which it broke."""
     names = [f["name"] for f in fields(source.resource)]
-    sql = (f"SELECT rowid, _line, {', '.join(map(quote_identifier, names))} FROM {source.table} "
+    row_rules = rules(source.resource, *ROW_KINDS)
+    broken = "".join(f", {row_rule_sql(r)}" for r in row_rules)
+    sql = (f"SELECT rowid, _line, {', '.join(map(quote_identifier, names))}{broken} FROM {source.table} "
            f"WHERE {row_flag_sql(source.resource)}")
-    for rowid, line, *cells in conn.execute(sql):
+    for rowid, line, *values in conn.execute(sql):
+        cells, flags = values[:len(names)], values[len(names):]
         found = row_problems(source.resource, dict(zip(names, cells)))
+        if not found and any(flags):  # a rule is judged on valid cells only
+            row = typed_row(source.resource, dict(zip(names, cells)))
+            found = [row_rule_problem(rule, row) for rule, flag in zip(row_rules, flags) if flag]
         problems += [problem_at(source, line, *p) for p in found]
         if found:
             bad.add(rowid)
@@ -259,6 +269,7 @@ def check_foreign_keys(conn, pkg: dict, staged: dict, problems: list, bad: dict)
     """Report references to no row read (valid or not: a row with a typo in its own id is reported once,
     not once more for each row that points at it). A table that could not be read whole is not a target:
     its one problem is the one to fix."""
+    retired = retired_references(conn, pkg, staged)
     for res in pkg["resources"]:
         source = staged[res["name"]]
         dangling = set()
@@ -273,7 +284,11 @@ def check_foreign_keys(conn, pkg: dict, staged: dict, problems: list, bad: dict)
                 if rowid in bad[res["name"]]:
                     continue
                 empty = f" ({into.path} has no rows)" if not into.rows else ""
-                problems.append(problem_at(source, line, fk, f"{value!r} is not an id in {target}{empty}",
-                                           f"add a row with id {value!r} to {into.path} or correct the reference"))
+                fix = f"add a row with id {value!r} to {into.path} or correct the reference"
+                if (target, value) in retired:
+                    path, retired_line, survivor = retired[target, value]
+                    empty = f" (it was retired: {path} line {retired_line})"
+                    fix = f"use {survivor!r}, which replaced it" if survivor else "remove the reference: the row was removed"
+                problems.append(problem_at(source, line, fk, f"{value!r} is not an id in {target}{empty}", fix))
                 dangling.add(rowid)
         bad[res["name"]] |= dangling

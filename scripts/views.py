@@ -94,7 +94,7 @@ JOIN (
   UNION ALL SELECT id, 'best', value_best FROM troop_estimates WHERE value_best IS NOT NULL
   UNION ALL SELECT id, 'high', value_high FROM troop_estimates WHERE value_high IS NOT NULL
 ) b ON b.id = t.id
-WHERE t.scope != 'army_size'
+WHERE t.scope != 'army_size' AND t.qualifier != 'additional'  -- an increment is not a count of troops
 """
 
 # Aggregates over every appearance or mention say NOT INDEXED: one full scan and a sort beat a million

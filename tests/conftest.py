@@ -160,3 +160,11 @@ def stage_text(conn, pkg, folder: Path, table: str, data, transforms=()):
     cursor = conn.execute(f'SELECT * FROM stage."{table}" ORDER BY rowid')
     names = [d[0] for d in cursor.description]
     return source, problems, [dict(zip(names, row)) for row in cursor]
+
+
+def unrelated_claims(data_dir: Path) -> tuple[str, str]:
+    """Two claims no relation in data_dir joins, either way: a relation between them is new, not a duplicate."""
+    _, relations = read_csv(data_dir / "claim_relations.csv")
+    related = {frozenset((r["claim_id"], r["related_claim_id"])) for r in relations}
+    ids = [r["id"] for r in read_csv(data_dir / "claims.csv")[1]]
+    return next((a, b) for a in ids for b in ids if a != b and frozenset((a, b)) not in related)

@@ -14,6 +14,7 @@ Line 0 means the file has no line to point at (it does not exist; a seed that no
 import csv
 import hashlib
 import io
+import json
 import re
 import shutil
 import sqlite3
@@ -26,8 +27,9 @@ import pytest
 
 from scripts.locate import find_all
 from scripts.read import MAX_CELL_CHARS
+from scripts.releases import next_version
 
-from .conftest import DATA, ROOT, SEEDS
+from .conftest import DATA, ROOT, SEEDS, unrelated_claims
 
 OUT = "nk_russia.db"
 BOM = "\ufeff"
@@ -347,6 +349,41 @@ def json_missing_comma(w):
     return Expect("data/datapackage.json", line, col, ("not valid JSON", "delimiter"))
 
 
+def released_then(change, declare, *words):
+    """The workspace's own data package released as its declared version (releases/ beside data/), then
+    `change` made to the data and declare(released version) written as the version; words(released) expected."""
+    def mutate(w):
+        path = w.data / "datapackage.json"
+        text = path.read_text(encoding="utf-8")
+        released = json.loads(text)["version"]
+        shutil.copytree(w.site / "dist", w.root / "releases" / released)
+        change(w)
+        old = f'"version": "{released}"'
+        path.write_text(text.replace(old, f'"version": "{declare(released)}"', 1), encoding="utf-8")
+        line, col = location(text, text.index(old) + len('"version": '))
+        return Expect("data/datapackage.json", line, col, tuple(word(released) for word in words))
+    return mutate
+
+
+def add_relation(w):
+    header, rows = rows_with_lines(w.csv("claim_relations"))
+    copy = list(rows[0][1])
+    claim, other = unrelated_claims(w.data)
+    for column, value in (("id", "bad-input-fixture-relation"), ("claim_id", claim), ("relation", "responds_to"),
+                          ("related_claim_id", other)):
+        copy[header.index(column)] = value
+    write_rows(w.csv("claim_relations"), header, [c for _, c in rows] + [copy])
+
+
+def drop_relation(w):
+    header, rows = rows_with_lines(w.csv("claim_relations"))
+    write_rows(w.csv("claim_relations"), header, [c for _, c in rows[1:]])
+
+
+def correct_relation(w):
+    edit(w, "claim_relations", {"basis": "Bad-input fixture: a corrected basis."})
+
+
 def json_not_utf8(w):
     path = w.data / "datapackage.json"
     text = path.read_text(encoding="utf-8")
@@ -382,6 +419,64 @@ BEYOND_CSV_LIMIT = csv.field_size_limit() + 1  # csv's own limit, which it repor
 def quoted_excerpt(row) -> bool:
     """The excerpt is written in quotes (it has a comma), so a stray quote before it meets its opening quote."""
     return "," in row["excerpt"] and '"' not in row["excerpt"]
+
+
+def add_row(w: Workspace, table: str, values: dict) -> tuple[str, int, dict]:
+    """Append a row (empty cells but for values); returns find() of it."""
+    header, rows = rows_with_lines(w.csv(table))
+    write_rows(w.csv(table), header, [c for _, c in rows] + [[values.get(c, "") for c in header]])
+    return find(w, table, LAST)
+
+
+def relation_again(reverse: bool, relation: str):
+    """A second claim_relations row for the pair of the first `relation` row, the claims swapped if reverse."""
+    def mutate(w):
+        first_file, first_line, _ = find(w, "claim_relations", lambda r: r["relation"] == relation)
+        r = row_of(w, "claim_relations", lambda r: r["relation"] == relation)
+        a, b = (r["related_claim_id"], r["claim_id"]) if reverse else (r["claim_id"], r["related_claim_id"])
+        file, line, columns = add_row(w, "claim_relations", {"id": "again-" + r["id"], "claim_id": a, "relation": relation,
+                                                             "related_claim_id": b, "basis": r["basis"]})
+        return Expect(file, line, columns["claim_id"], (f"already recorded on line {first_line}",))
+    return mutate
+
+
+def claim_without_appearance(w):
+    file, line, columns = add_row(w, "claims", {"id": "claim-made-nowhere", "claim": "A claim no appearance makes (fixture).",
+                                                "topic": "diplomacy"})
+    return Expect(file, line, columns["id"], ("'claim-made-nowhere'", "appearances.csv"))
+
+
+def retired_id_reused(w):
+    claim = row_of(w, "claims", 0)
+    _, retired_line, _ = add_row(w, "retired_ids", {"id": claim["id"], "table_name": "claims", "reason": "Fixture: merged for this test.",
+                                                    "replaced_by": row_of(w, "claims", 1)["id"], "retired_on": "2026-12-01"})
+    file, line, columns = find(w, "claims", 0)
+    return Expect(file, line, columns["id"], (f"{claim['id']!r} was retired", f"retired_ids.csv line {retired_line}", "Fixture: merged"))
+
+
+def reference_to_merged_claim(w):
+    """A claim merged into another, its appearances still naming the old id: the fix names the survivor."""
+    old, survivor = row_of(w, "claims", 0)["id"], row_of(w, "claims", 1)["id"]
+    header, rows = rows_with_lines(w.csv("claims"))
+    write_rows(w.csv("claims"), header, [c for _, c in rows if c[0] != old])
+    add_row(w, "retired_ids", {"id": old, "table_name": "claims", "reason": "Fixture: merged for this test.",
+                               "replaced_by": survivor, "retired_on": "2026-12-01"})
+    file, line, columns = find(w, "appearances", lambda r: r["claim_id"] == old)
+    return Expect(file, line, columns["claim_id"], ("it was retired", f"use {survivor!r}"), problems=None)
+
+
+def survivor_missing(w):
+    file, line, columns = add_row(w, "retired_ids", {"id": "old-claim-fixture", "table_name": "claims", "reason": "Fixture.",
+                                                     "replaced_by": "no-such-claim", "retired_on": "2026-12-01"})
+    return Expect(file, line, columns["replaced_by"], ("'no-such-claim'", "not an id in"))
+
+
+def up_to(row) -> bool:
+    return row["qualifier"] == "up_to"
+
+
+def additional(row) -> bool:
+    return row["qualifier"] == "additional"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -437,6 +532,26 @@ BAD = [
     pytest.param(remove_seed, id="seed-file-missing"),
     pytest.param(unlisted_seed, id="seed-without-documents-row"),
     pytest.param(seed_not_utf8, id="seed-not-utf8-with-checksum"),
+    # Figures against their wording, and the cross-field rules declared in data/datapackage.json
+    pytest.param(cell("troop_estimates", "value_high", lambda r: r["value_high"] + "0", "gives 3000", "original_wording", where=up_to),
+                 id="figure-multiplied-by-ten"),
+    pytest.param(cell("troop_estimates", "value_low", "5000", "value_low 5000 is above value_high", where=up_to,
+                      also={"qualifier": "range"}, at="value_high"), id="low-bound-above-high-bound"),
+    pytest.param(cell("troop_estimates", "qualifier", "approx", "'approx' needs value_best", "value_high is filled", where=up_to),
+                 id="qualifier-disagrees-with-bounds"),
+    pytest.param(cell("troop_estimates", "qualifier", "total", "'total'", "reads as 'additional'", "never a total", where=additional),
+                 id="increment-typed-as-total"),
+    pytest.param(cell("troop_estimates", "original_wording", "up to 30,000", "not inside the row's excerpt", where=up_to),
+                 id="wording-not-in-excerpt"),
+    pytest.param(cell("weapon_specs", "value", "4000", "gives 400", where=lambda r: r["unit"] == "km"), id="spec-value-disagrees-with-text"),
+    pytest.param(cell("weapon_specs", "unit", "mi", "is in 'km'", where=lambda r: r["unit"] == "km"), id="spec-unit-disagrees-with-text"),
+    pytest.param(cell("claim_relations", "related_claim_id", lambda r: r["claim_id"], "to itself"), id="relation-to-itself"),
+    pytest.param(relation_again(reverse=False, relation="refines"), id="relation-recorded-twice"),
+    pytest.param(relation_again(reverse=True, relation="corroborates"), id="symmetric-relation-recorded-both-ways"),
+    pytest.param(claim_without_appearance, id="claim-without-appearance"),
+    pytest.param(retired_id_reused, id="retired-id-used-again"),
+    pytest.param(survivor_missing, id="retired-id-survivor-missing"),
+    pytest.param(reference_to_merged_claim, id="reference-to-merged-id"),
     # Files and bytes
     pytest.param(delete_file("claims"), id="csv-file-missing"),
     pytest.param(empty_file("documents"), id="csv-file-empty"),
@@ -450,6 +565,18 @@ BAD = [
     pytest.param(json_missing_comma, id="datapackage-invalid-json"),
     pytest.param(json_not_utf8, id="datapackage-not-utf8"),
     pytest.param(json_deleted, id="datapackage-missing"),
+    # The version against the latest release (MAJOR: a row removed; MINOR: rows added; PATCH: a value corrected)
+    pytest.param(released_then(add_relation, lambda v: next_version(v, "patch"), lambda v: "MINOR",
+                               lambda v: f'set "version" to {next_version(v, "minor")}'), id="version-bump-too-small"),
+    pytest.param(released_then(drop_relation, lambda v: next_version(v, "minor"), lambda v: "MAJOR", lambda v: "removed",
+                               lambda v: f'set "version" to {next_version(v, "major")}'), id="version-minor-for-a-removed-row"),
+    pytest.param(released_then(correct_relation, lambda v: next_version(next_version(v, "major"), "major"), lambda v: "PATCH",
+                               lambda v: f'set "version" to {next_version(v, "patch")}'), id="version-wrong-jump"),
+    pytest.param(released_then(lambda w: None, lambda v: next_version(v, "patch"), lambda v: "nothing changed",
+                               lambda v: f'back to {v}'), id="version-bumped-without-changes"),
+    pytest.param(released_then(correct_relation, lambda v: "1.0", lambda v: "not a semantic version"), id="version-not-semantic"),
+    pytest.param(released_then(correct_relation, lambda v: "0.0.1", lambda v: f"older than the latest release {v}"),
+                 id="version-older-than-the-release"),
 ]
 
 HARMLESS = [

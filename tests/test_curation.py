@@ -1,39 +1,13 @@
 """The curated data is complete and self-consistent (issue: curation of all five documents)."""
 import re
-from pathlib import Path
 
 import pytest
 
 from scripts.evidence import STATUSES
+from scripts.rules import codebook_section
 from scripts.schema import constraints, foreign_keys, resources
 
 from .conftest import DATA
-
-QUALIFIER_COLUMN = {"stated": "value_best", "approx": "value_best", "additional": "value_best",
-                    "total": "value_best", "up_to": "value_high", "over": "value_low"}
-MULTIPLIERS = {"million": 1_000_000, "thousand": 1_000}
-
-
-def number_in(wording: str) -> int:
-    m = re.search(r"(\d[\d,]*(?:\.\d+)?)(?:\s*|-)?(million|thousand)?", wording)
-    assert m, f"no figure in {wording!r}"
-    value = float(m.group(1).replace(",", "")) * MULTIPLIERS.get(m.group(2), 1)
-    return round(value)
-
-
-@pytest.mark.parametrize("wording, value", [("up to 3,000", 3000), ("1.2 million-strong", 1_200_000), ("over 10,000", 10000)])
-def test_number_in_reads_printed_figures(wording, value):
-    assert number_in(wording) == value
-
-
-def test_troop_figures_agree_with_their_wording(conn):
-    rows = conn.execute("SELECT * FROM troop_estimates").fetchall()
-    assert rows
-    for r in rows:
-        column = QUALIFIER_COLUMN[r["qualifier"]]
-        assert r[column] == number_in(r["original_wording"]), r["id"]
-        others = {"value_low", "value_best", "value_high"} - {column}
-        assert all(r[c] is None for c in others), f"{r['id']}: a bound was turned into another value"
 
 
 def test_every_claim_has_an_appearance(conn):
@@ -68,6 +42,15 @@ def codebook_sections() -> dict[str, str]:
         for name in heading.split(","):
             sections[name.strip()] = body
     return sections
+
+
+def test_codebook_lists_the_declared_cross_field_rules(pkg):
+    """The section is generated from the package (python -m scripts.rules): the two cannot drift."""
+    text = (DATA / "CODEBOOK.md").read_text(encoding="utf-8")
+    assert codebook_section(pkg) in text
+    for res in resources(pkg):
+        for rule in res.get("rules", []):
+            assert rule["description"].strip() and rule["name"], (res["name"], rule)
 
 
 def test_every_enum_value_is_defined_in_the_codebook(pkg):
