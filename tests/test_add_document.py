@@ -1,4 +1,5 @@
-"""make add-document: a new text to a seed, a documents row and a worksheet; refusals change nothing.
+"""make add-document: a new text to a seed, a documents row and a worksheet, then rows and a release whose
+change log lists exactly those additions; refusals change nothing.
 
 The new text is tests/fixtures/new_document.txt, written for these tests and labelled as a fixture in its
 own first line: it reports nothing. Everything runs in a scratch copy of the repository's inputs.
@@ -16,8 +17,10 @@ from scripts import add_document as ad
 from scripts.build import build
 from scripts.coverage import document_coverage, sentences
 from scripts.locate import sha256_hex
+from scripts.releases import next_version, release_folders
 
-from .conftest import DATA, ROOT, SEEDS, read_csv, write_csv
+from .conftest import DATA, ROOT, SEEDS, read_csv, read_only, write_csv
+from .test_releases import COPIED, catch_up_release, set_version
 
 FIXTURE = ROOT / "tests" / "fixtures" / "new_document.txt"
 VENV = ROOT / ".venv"
@@ -25,12 +28,14 @@ VENV = ROOT / ".venv"
 
 @pytest.fixture
 def repo(tmp_path):
-    """A scratch copy of what make add-document and make coverage need, modification times kept (make)."""
+    """A scratch copy of what make add-document, make coverage and make release need, modification times
+    kept (make compares them)."""
     root = tmp_path / "repo"
-    for folder in ("data", "seeds", "scripts", "plugins"):
-        shutil.copytree(ROOT / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("Makefile", "requirements.txt", "metadata.yml"):
-        shutil.copy2(ROOT / name, root / name)
+    for name in COPIED:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(ROOT / name, root / name)
     return root
 
 
@@ -84,6 +89,7 @@ def test_the_row_states_only_what_was_given_and_the_dates_basis():
 # ---- the command, in a scratch copy ----
 
 def test_a_new_text_becomes_a_seed_a_row_and_a_worksheet_and_builds_at_zero_coverage(repo, tmp_path):
+    catch_up_release(repo)  # whatever the data holds beyond the latest release, so that the next one is ours alone
     result = make(repo, "add-document", f"FILE={FIXTURE}", "OUTLET=Test fixture (no outlet)", "DATE=2026-11-30")
     assert result.returncode == 0, result.stderr
     data = FIXTURE.read_bytes()
@@ -124,6 +130,20 @@ def test_a_new_text_becomes_a_seed_a_row_and_a_worksheet_and_builds_at_zero_cove
         assert report[doc_id]["covered"] == 1 and report[doc_id]["sentences"] == substantive
     finally:
         conn.close()
+
+    # Released as a MINOR version, the change log lists exactly the document and the row added, nothing else.
+    version = next_version(release_folders(repo / "releases")[-1][0], "minor")
+    set_version(repo, version)
+    result = make(repo, "release")
+    assert result.returncode == 0, result.stderr
+    conn = read_only(repo / "nk_russia.db")
+    try:
+        changes = {(r["table_name"], r["row_id"], r["change"]) for r in conn.execute(
+            "SELECT * FROM release_changes WHERE release = ?", [version])}
+    finally:
+        conn.close()
+    assert changes == {("documents", doc_id, "added"), ("weapon_mentions", "005-wm-01", "added")}
+    assert version in (repo / "CHANGELOG.md").read_text(encoding="utf-8")
 
 
 def refused(repo: Path, file: Path, *options: str) -> str:
