@@ -75,6 +75,7 @@ COLUMNS = {
                        "qualifier scope as_of_text as_of_start as_of_end as_of_precision as_of_inferred as_of_basis excerpt "
                        "excerpt_occurrence note",
     "claim_relations": "id claim_id relation related_claim_id basis",
+    "aliases": "alias actor_id weapon_system_id claim_id variant",
 }
 COLUMNS = {name: cols.split() for name, cols in COLUMNS.items()}
 
@@ -476,23 +477,23 @@ class World:
         weapon = b.pick(self.catalogue)[5]
         country = b.pick(["South Korea", "Japan", "Ukraine", "Washington"])
         if topic == "troop_deployment":
-            direction = "KP→RU"
+            direction = "kp_to_ru"
             text = b.pick([f"North Korea has sent {b.pick(UNITS)} to {b.pick(PLACES)}",
                            f"North Korean {b.pick(UNITS)} are training in {b.pick(PLACES)}",
                            f"North Korean {b.pick(UNITS)} will join the fighting in {b.pick(PLACES)}"])
         elif topic == "weapons_transfer":
             if b.chance(0.7):
-                direction, text = "RU→KP", f"Russia has supplied North Korea with the {weapon}"
+                direction, text = "ru_to_kp", f"Russia has supplied North Korea with the {weapon}"
             else:
-                direction, text = "KP→RU", f"North Korea has shipped the {weapon} to Russia"
+                direction, text = "kp_to_ru", f"North Korea has shipped the {weapon} to Russia"
         elif topic == "technology_transfer":
-            direction = "RU→KP"
+            direction = "ru_to_kp"
             text = b.pick([f"Russia may transfer {b.pick(TECH)} technology to North Korea",
                            f"Russia is helping North Korea develop {b.pick(TECH)} technology"])
         elif topic == "munitions_supply":
-            direction, text = "KP→RU", f"North Korea has supplied Russia with {b.pick(MUNITIONS)}"
+            direction, text = "kp_to_ru", f"North Korea has supplied Russia with {b.pick(MUNITIONS)}"
         elif topic == "economic_aid":
-            direction = "RU→KP"
+            direction = "ru_to_kp"
             text = b.pick([f"Russia has sent {b.pick(GOODS)} to North Korea",
                            f"North Korea receives {b.pick(GOODS)} from Russia in exchange for arms"])
         elif topic == "military_agreement":
@@ -664,8 +665,15 @@ class Generator:
     def run(self) -> dict:
         self.open()
         try:
+            spelled = set()
             for row in self.catalogue:
                 self.w["weapon_systems"](row[:5])
+                # The spelling variant readers type for hyphenated names (S400 for S-400), once per spelling.
+                run_together = row[1].split(" ")[0].replace("-", "")
+                if "-" in row[1].split(" ")[0] and run_together.casefold() not in spelled:
+                    spelled.add(run_together.casefold())
+                    self.w["aliases"]((run_together, "", row[0], "", "spelling"))
+            self.sizes["aliases"] = len(spelled)  # follows from the catalogue, not from counts()
             j = 0
             sizes = document_sizes(self.n, self.sizes["documents"], self.rng)
             for d, size in enumerate(sizes):
@@ -886,7 +894,7 @@ class Generator:
             if mention:
                 count["wm"] += 1
                 excerpt = s if rng.random() < 0.25 else s[:mention_end]
-                direction = "" if status == "context" else claim_direction or ("RU→KP" if rng.random() < 0.75 else "KP→RU")
+                direction = "" if status == "context" else claim_direction or ("ru_to_kp" if rng.random() < 0.75 else "kp_to_ru")
                 checks.append(excerpt)
                 w["weapon_mentions"]((f"{d:03d}-wm-{count['wm']:02d}", weapon[0], doc_id, cid if rng.random() < 0.98 else "",
                                       speaker.id, direction, status, excerpt, "",

@@ -12,12 +12,8 @@ from datasette.utils import tilde_decode, tilde_encode
 from markupsafe import Markup, escape
 
 DATABASE = "nk_russia"
-# Search snippets mark matches with these private-use characters (see the search query in metadata.yml),
-# so that the words are highlighted here after the rest of the text has been escaped.
-MARK_OPEN, MARK_CLOSE = "\ue000", "\ue001"
 ROW_REF = re.compile(r"([a-z_]+)/([A-Za-z0-9_.-]+)")
 LINK_COLUMNS = {"row", "example_row"}
-RENDERED_COLUMNS = LINK_COLUMNS | {"snippet"}
 SPEAKER_COLUMN = {"appearances": "speaker_id", "quotes": "speaker_id", "weapon_mentions": "source_id",
                   "troop_estimates": "estimator_id", "weapon_specs": None}
 FACT_TABLES = set(SPEAKER_COLUMN)
@@ -63,10 +59,6 @@ def row_path(ref: str) -> str | None:
     if not m:
         return None
     return f"/{DATABASE}/{m.group(1)}/{tilde_encode(m.group(2))}"
-
-
-def highlight_snippet(value: str) -> Markup:
-    return Markup(str(escape(value)).replace(MARK_OPEN, "<mark>").replace(MARK_CLOSE, "</mark>"))
 
 
 def document_reference(doc: dict) -> str:
@@ -184,14 +176,15 @@ async def evidence_context(datasette, claim_id: str) -> dict:
     return {"origin_rows": origins, "labels": await status_labels(datasette)}
 
 
-def describe(table: str, row: dict, speaker: dict | None, extra: dict) -> str:
+def describe(table: str, row: dict, speaker: dict | None, extra: dict, labels: dict | None = None) -> str:
     who = speaker["name"] if speaker else "the document"
     if table == "appearances":
         return f"{who} ({row['stance'].replace('_', ' ')}): “{extra['claim']}”"
     if table == "quotes":
         return f"{who}: “{row['quote']}”"
     if table == "weapon_mentions":
-        direction = f", {row['direction']}" if row["direction"] else ""
+        code = row["direction"]
+        direction = f", {(labels or {}).get('direction', {}).get(code, code)}" if code else ""
         return f"{extra['weapon']} ({row['status']}{direction}), according to {who}"
     if table == "troop_estimates":
         return f"“{row['original_wording']}” North Korean troops ({row['scope'].replace('_', ' ')}), according to {who}"
@@ -210,7 +203,7 @@ async def fact_context(datasette, table: str, pk: str, request) -> dict | None:
         extra["claim"] = (await one(datasette, "select claim from claims where id = ?", [row["claim_id"]]))["claim"]
     if row.get("weapon_system_id"):
         extra["weapon"] = (await one(datasette, "select name from weapon_systems where id = ?", [row["weapon_system_id"]]))["name"]
-    what = describe(table, row, speaker, extra)
+    what = describe(table, row, speaker, extra, datasette.metadata("category_labels"))
     version = (datasette.metadata("dataset_version") or "unversioned")
     url = request.url.split("?")[0]
     return {
@@ -264,7 +257,7 @@ async def home_context(datasette) -> dict:
         select weapon_system_id as id, name, category, mentions, statuses, top_sources as sources,
                example_mention_id as example
         from transfer_summary where direction = ? order by firm desc, mentions desc, name limit ?""", [direction, HOME_LIMIT])
-        for direction in ("RU→KP", "KP→RU")}
+        for direction in ("ru_to_kp", "kp_to_ru")}
     contested = await home_statuses(datasette)
     denials = await rows(datasette, """
         select appearance_id as id, denied_by as speaker, claim, excerpt, document_id
@@ -294,12 +287,11 @@ def prepare_connection(conn, database):
 
 @hookimpl
 def render_cell(value, column):
-    # Called for every cell of every page (15,000 on a 1,000-row query): only two columns concern us,
-    # so the others return at the first test, and no cell ever runs SQL.
-    if column not in RENDERED_COLUMNS or not isinstance(value, str):
+    # Called for every cell of every page (15,000 on a 1,000-row query): only the link columns concern us,
+    # so the others return at the first test, and no cell ever runs SQL. (Search matches are highlighted
+    # by plugins/nk_search.py.)
+    if column not in LINK_COLUMNS or not isinstance(value, str):
         return None
-    if column == "snippet":
-        return highlight_snippet(value) if MARK_OPEN in value else None
     path = row_path(value)
     return Markup(f'<a href="{escape(path)}">{escape(value)}</a>') if path else None
 

@@ -34,9 +34,11 @@ def create_table_sql(res: dict) -> str:
 
 
 def index_sql(res: dict) -> list[str]:
+    """Indexes for the facet columns and the normalised dates (sorted and date-faceted at any size)."""
     table = res["name"]
+    columns = facet_fields(res) + [f["name"] for f in derived_fields(res) if f.get("normalisedDate")]
     return [f"CREATE INDEX {quote_identifier(f'idx_{table}_{col}')} ON {quote_identifier(table)}({quote_identifier(col)})"
-            for col in facet_fields(res)]
+            for col in columns]
 
 
 def typed_sql(field: dict) -> str:
@@ -49,9 +51,22 @@ def typed_sql(field: dict) -> str:
     return {"integer": f"CAST({value} AS INTEGER)", "number": f"CAST({value} AS REAL)"}.get(kind, value)
 
 
+def normalised_date_sql(start: str) -> str:
+    """A partial ISO date (YYYY, YYYY-MM, YYYY-MM-DD, validated) → its first day; NULL when empty."""
+    cell = f"s.{quote_identifier(start)}"
+    return f"CASE length({cell}) WHEN 4 THEN {cell} || '-01-01' WHEN 7 THEN {cell} || '-01' WHEN 10 THEN {cell} END"
+
+
+def derived_sql(field: dict) -> str:
+    if field.get("normalisedDate"):
+        return normalised_date_sql(field["normalisedDate"])
+    return DERIVED_SQL[field["name"]]
+
+
 def copy_sql(res: dict, in_key_order: bool) -> str:
     name = res["name"]
-    columns = [typed_sql(f) for f in fields(res)] + [DERIVED_SQL[f["name"]] for f in derived_fields(res)]
+    written = {f["name"] for f in fields(res)}
+    columns = [typed_sql(f) if f["name"] in written else derived_sql(f) for f in all_fields(res)]
     texts = f" JOIN {TEXTS} t ON t.id = s.{quote_identifier(primary_key(res))}" if any(
         f["name"] in FROM_TEXT for f in derived_fields(res)) else ""
     # Sorted by primary key so that the same rows give the same file, whatever their CSV order.

@@ -27,7 +27,7 @@ JOURNALIST_PATHS = [
     "/nk_russia/claims?_facet=topic",
     "/nk_russia/appearances?_facet=stance&_facet=speaker_id",
     "/nk_russia/appearances?stance=denies",
-    "/nk_russia/weapon_mentions?_facet=status&direction=RU%E2%86%92KP",
+    "/nk_russia/weapon_mentions?_facet=status&direction=ru_to_kp",
     "/nk_russia/appearances?_search=troops",
     "/nk_russia/search?q=S-400",
     "/nk_russia/troop_estimates_by_source",

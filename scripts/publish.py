@@ -2,13 +2,15 @@
 
 - build/metadata.json = metadata.yml (site text, facets, canned queries) + every table's title and
   description and every column's description from data/datapackage.json.
-- dist/ = one CSV per table as built (with offsets and document text) + datapackage.json describing them,
-  + annotations.jsonld: every excerpt-bearing row as a W3C Web Annotation (plugins/nk_annotations.py,
+- dist/ = one CSV per table as built (with offsets and document text) + datapackage.json describing them
+  + the codebook, and all of it zipped (nk_russia-data-package.zip) with its sha256; the site serves
+  dist/ at /download/ (plugins/nk_downloads.py). It holds annotations.jsonld too: every excerpt-bearing row as a W3C Web Annotation (plugins/nk_annotations.py,
   the same code that serves /nk_russia/<table>/<id>.jsonld), streamed a row at a time.
 """
 import asyncio
 import copy
 import csv
+import hashlib
 import json
 import os
 import shutil
@@ -16,28 +18,65 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import zipfile
 from pathlib import Path
 
 import yaml
+from markupsafe import escape
 
-from .schema import all_fields, derived_fields, primary_key
+from .schema import all_fields, category_labels, derived_fields, normalised_dates, primary_key
+from .search import ALIASES_TABLE, SPELLINGS_TABLE, fts_table, searchable_columns
 
 DATABASE = "nk_russia"
 PLUGINS = Path(__file__).resolve().parent.parent / "plugins"
 ANNOTATIONS = "annotations.jsonld"
+PACKAGE_ZIP = "nk_russia-data-package.zip"
+CODEBOOK = "CODEBOOK.md"
+# Fixed member times: the same data gives the same zip, byte for byte, hence the same sha256.
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+# Instructions to the build inside a derived field's declaration; not part of the published schema.
+BUILD_KEYS = {"after", "normalisedDate"}
 
 
 def merged_metadata(site: dict, pkg: dict, version: str | None = None) -> dict:
     meta = copy.deepcopy(site)
     if version:
         meta["dataset_version"] = version
+    # Pages show each categorical code's label (plugins/nk_labels.py); the package is not shipped to the site.
+    meta["category_labels"] = category_labels(pkg)
+    # A date facet on a partial date (2023 would be read as a Julian day) uses its normalised day (plugins/nk_dates.py).
+    meta["normalised_dates"] = {res["name"]: normalised_dates(res) for res in pkg["resources"] if normalised_dates(res)}
     tables = meta.setdefault("databases", {}).setdefault(DATABASE, {}).setdefault("tables", {})
     for res in pkg["resources"]:
         table = tables.setdefault(res["name"], {})
         table.setdefault("title", res["title"])
         table.setdefault("description", res["description"])
+        table.setdefault("description_html", description_with_downloads(res["name"], table["description"]))
         table["columns"] = {f["name"]: f["description"] for f in all_fields(res)}
+        if searchable_columns(res):
+            # The index's content is a view (text + aliases), so Datasette is told which index is the table's.
+            table["fts_table"] = fts_table(res["name"])
+    tables[ALIASES_TABLE] = {
+        "hidden": True, "title": "Search aliases",
+        "description": "Per indexed row, the spellings of the actors, weapon systems and claims it points at or names, "
+                       "added to its full-text index by the build (see the aliases table).",
+        "columns": {"table_name": "The indexed table.", "row_rowid": "The row's rowid in that table.",
+                    "words": "The spellings added to the row's index."}}
+    tables[SPELLINGS_TABLE] = {
+        "hidden": True, "title": "Search spellings",
+        "description": "Every spelling of each actor, weapon system or claim that has more than one (its name and its aliases); "
+                       "search pages mark all of them when one is searched.",
+        "columns": {"entity": "The actor, weapon system or claim, as table/id.", "spelling": "One of its spellings."}}
     return meta
+
+
+def description_with_downloads(table: str, description: str) -> str:
+    """A table's description followed by links to all of its rows (Datasette's page links give one page)."""
+    whole = f"/{DATABASE}/{table}.csv?_stream=on&amp;_size=max"
+    return (f"<p>{escape(description)}</p>\n<p class=\"nk-downloads\">Whole table: "
+            f"<a href=\"{whole}\">CSV</a> · <a href=\"{whole}&amp;_bom=1\">CSV for Excel (UTF-8 with BOM)</a> · "
+            f"<a href=\"/{DATABASE}/{table}.json?_shape=array&amp;_size=max\">JSON</a> (up to 1,000 rows) · "
+            f"every table: <a href=\"/download/{PACKAGE_ZIP}\">data package (zip)</a></p>")
 
 
 def published_package(pkg: dict) -> dict:
@@ -45,7 +84,8 @@ def published_package(pkg: dict) -> dict:
     out = copy.deepcopy(pkg)
     for res in out["resources"]:
         schema = res["schema"]
-        schema["fields"] = schema["fields"] + schema.pop("derivedFields", [])
+        schema["fields"] = [{k: v for k, v in f.items() if k not in BUILD_KEYS} for f in all_fields(res)]
+        schema.pop("derivedFields", None)
     return out
 
 
@@ -63,7 +103,9 @@ def export_csv(conn, res: dict, path: Path) -> None:
     names = [f["name"] for f in all_fields(res)]
     cols = ", ".join(f'"{n}"' for n in names)
     with open(path, "w", encoding="utf-8", newline="") as f:
-        writer = csv.writer(f, lineterminator="\n")
+        # Every field quoted: CSV sniffers (csvkit's, by default) then see the comma as the delimiter
+        # whatever the text holds; a quoted phrase with apostrophes made them guess a space.
+        writer = csv.writer(f, lineterminator="\n", quoting=csv.QUOTE_ALL)
         writer.writerow(names)
         writer.writerows(conn.execute(f'SELECT {cols} FROM "{res["name"]}" ORDER BY "{primary_key(res)}"'))
 
@@ -91,6 +133,24 @@ def export_dist(db: str, pkg: dict, folder: str) -> None:
     finally:
         conn.close()
     write_json_atomic(Path(folder) / "datapackage.json", published_package(pkg))
+
+
+def zip_package(folder: Path, codebook: Path | None) -> None:
+    """The codebook beside the package, then every file zipped, with the zip's sha256 (sha256sum's format)."""
+    if codebook is not None and codebook.is_file():
+        shutil.copyfile(codebook, folder / CODEBOOK)
+    zipped = folder / PACKAGE_ZIP
+    with zipfile.ZipFile(zipped, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for path in sorted(p for p in folder.iterdir() if p.is_file() and p.name != PACKAGE_ZIP):
+            info = zipfile.ZipInfo(f"nk_russia/{path.name}", date_time=ZIP_TIME)
+            info.compress_type, info.external_attr = zipfile.ZIP_DEFLATED, 0o644 << 16
+            with open(path, "rb") as src, z.open(info, "w") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+    digest = hashlib.sha256()
+    with open(zipped, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    (folder / f"{PACKAGE_ZIP}.sha256").write_text(f"{digest.hexdigest()}  {PACKAGE_ZIP}\n", encoding="utf-8")
 
 
 class DistExport:
@@ -152,6 +212,7 @@ def write_metadata(site_yaml: Path, pkg: dict, out: Path, version: str | None = 
 if __name__ == "__main__":  # DistExport's process: python -m scripts.publish DB PACKAGE_JSON FOLDER
     db, package_json, folder = sys.argv[1:]
     export_dist(db, json.loads(Path(package_json).read_text(encoding="utf-8")), folder)
+    zip_package(Path(folder), Path(package_json).parent / CODEBOOK)
     # VmHWM, not getrusage: Linux carries the forking parent's high-water mark across exec into ru_maxrss.
     hwm = next(line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("VmHWM:"))
     print(json.dumps({"peak_rss_mb": round(int(hwm.split()[1]) / 1024, 1)}))

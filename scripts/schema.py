@@ -6,7 +6,7 @@ descriptions, the exported package) is derived from it through these helpers.
 import json
 from pathlib import Path
 
-SQLITE_TYPES = {"string": "TEXT", "integer": "INTEGER", "number": "REAL", "boolean": "INTEGER"}
+SQLITE_TYPES = {"string": "TEXT", "integer": "INTEGER", "number": "REAL", "boolean": "INTEGER", "date": "TEXT"}
 
 
 def load_package(path: Path) -> dict:
@@ -36,7 +36,25 @@ def derived_fields(res: dict) -> list[dict]:
 
 
 def all_fields(res: dict) -> list[dict]:
-    return fields(res) + derived_fields(res)
+    """Every column in table order: a derived field declaring "after" sits right after that field (a
+    normalised date beside its partial date), the others at the end."""
+    out = list(fields(res))
+    for field in derived_fields(res):
+        names = [f["name"] for f in out]
+        out.insert(names.index(field["after"]) + 1 if field.get("after") in names else len(out), field)
+    return out
+
+
+def normalised_dates(res: dict) -> dict[str, str]:
+    """Partial-date column → the build's full-date column for it (declared as derived "normalisedDate"),
+    for the start and the end of its group: a date facet on either uses the normalised day."""
+    out = {}
+    for field in derived_fields(res):
+        start = field.get("normalisedDate")
+        if start:
+            out[start] = field["name"]
+            out[start[: -len("_start")] + "_end"] = field["name"]
+    return out
 
 
 def field_names(res: dict) -> list[str]:
@@ -67,6 +85,19 @@ def facet_fields(res: dict) -> list[str]:
     names = [f["name"] for f in fields(res) if "enum" in constraints(f) or f["type"] == "boolean" or f.get("facet")]
     names += [fk for fk, _, _ in foreign_keys(res)]
     return list(dict.fromkeys(names))
+
+
+def category_labels(pkg: dict) -> dict[str, dict[str, str]]:
+    """Column name → {code: human label}, from the `categories` declared beside an enum.
+
+    Codes stay ASCII for filters and SQL; pages show the label.  Keyed by column name alone because a
+    column that carries categories (e.g. direction) means the same thing in every table that has it."""
+    out = {}
+    for res in resources(pkg):
+        for f in fields(res):
+            if "categories" in f:
+                out.setdefault(f["name"], {}).update({c["value"]: c["label"] for c in f["categories"]})
+    return out
 
 
 def verbatim_fields(res: dict) -> list[tuple[str, str]]:

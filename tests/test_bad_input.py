@@ -495,7 +495,7 @@ BAD = [
     pytest.param(cell("troop_estimates", "value_high", "3,000", "whole number", "without commas"), id="integer-with-thousands-comma"),
     pytest.param(cell("appearances", "stated_inferred", "yes", "'yes'", "true or false"), id="boolean-yes"),
     pytest.param(cell("appearances", "stance", "assert", "'assert'", "not an allowed value", "asserts"), id="enum-not-allowed"),
-    pytest.param(cell("claims", "direction", "RU->KP", "not an allowed value", "RU→KP"), id="enum-ascii-arrow"),
+    pytest.param(cell("claims", "direction", "RU→KP", "not an allowed value", "ru_to_kp"), id="enum-old-arrow-code"),
     pytest.param(cell("actors", "country", "USA", "expected form"), id="pattern-country-code"),
     pytest.param(cell("documents", "url", "www.example.org/article", "expected form", "https?"), id="document-url-without-scheme"),
     pytest.param(cell("documents", "retrieved_on", "30 Nov 2026", "expected form"), id="document-retrieved-on-not-iso"),
@@ -520,6 +520,8 @@ BAD = [
     pytest.param(duplicate_key, id="duplicate-primary-key"),
     pytest.param(cell("quotes", "speaker_id", "nobody-at-all", "'nobody-at-all' is not an id in actors"), id="dangling-foreign-key"),
     pytest.param(cell("actors", "affiliation_id", "no-such-actor", "is not an id in actors"), id="dangling-self-reference"),
+    pytest.param(cell("aliases", "weapon_system_id", "s-500", "'s-500' is not an id in weapon_systems"), id="alias-of-unknown-system"),
+    pytest.param(cell("aliases", "variant", "nickname", "not an allowed value", "transliteration"), id="alias-variant-not-allowed"),
     pytest.param(header_only("weapon_systems", "weapon_mentions", "weapon_system_id"), id="header-only-file-that-rows-reference"),
     # Evidence in the seeds
     pytest.param(cell("weapon_mentions", "excerpt", "This sentence is in no seed.", "not found in seeds/"), id="excerpt-not-in-seed"),

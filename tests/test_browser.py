@@ -86,6 +86,16 @@ def test_canned_query_chart_renders_from_the_link_fragment(page):
     assert page.locator(".vega-embed canvas, .vega-embed svg").first.is_visible()
 
 
+def test_table_chart_loads_on_demand(page):
+    scripts = []
+    page.on("request", lambda r: scripts.append(r.url) if "/-/nk/vega-" in r.url else None)
+    page.goto(page.base + "/nk_russia/troop_estimates")
+    assert scripts == []  # not loaded with the page
+    page.click("button.nk-chart-button")
+    page.wait_for_selector(".datasette-vega-active, .datasette-vega select", timeout=15000)
+    assert len(scripts) == 2
+
+
 def test_row_page_shows_highlighted_excerpt_and_citation(page, conn):
     row_id, excerpt = conn.execute("SELECT id, excerpt FROM quotes ORDER BY id LIMIT 1").fetchone()
     page.goto(f"{page.base}/nk_russia/quotes/{row_id}")

@@ -56,3 +56,17 @@ def test_source_package_validates_with_frictionless():
     from frictionless import Package
     report = Package(str(DATA / "datapackage.json")).validate()
     assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])[:10]
+
+
+def test_categorical_codes_are_ascii_and_every_code_has_one_label(pkg):
+    """Codes are typed in filters and SQL, so ASCII snake_case; labels (for pages) cover the enum exactly."""
+    import re
+    from scripts.schema import category_labels, constraints, fields
+    for res in resources(pkg):
+        for field in fields(res):
+            for code in constraints(field).get("enum", []):
+                assert re.fullmatch(r"[a-z0-9_]+", code), f"{res['name']}.{field['name']}: {code!r} is not an ASCII code"
+            if "categories" in field:
+                assert [c["value"] for c in field["categories"]] == constraints(field)["enum"], field["name"]
+    labels = category_labels(pkg)
+    assert labels["direction"] == {"ru_to_kp": "Russia → North Korea", "kp_to_ru": "North Korea → Russia"}

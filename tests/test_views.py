@@ -107,7 +107,7 @@ BEFORE = {
         where m.direction = '{direction}'
         group by w.id, m.status
         order by mentions desc, weapon_system""", ["mentions", "weapon_system"], ["according_to"])
-       for name, direction in (("russia_to_north_korea", "RU→KP"), ("north_korea_to_russia", "KP→RU"))},
+       for name, direction in (("russia_to_north_korea", "ru_to_kp"), ("north_korea_to_russia", "kp_to_ru"))},
     "contested_claims": ("""
         select e.evidence_status, e.claim, 'claims/' || e.claim_id as row,
           (select group_concat(distinct s.name) from appearances a join actors s on s.id = a.speaker_id
