@@ -4,8 +4,9 @@
   description and every column's description from data/datapackage.json.
 - dist/ = one CSV per table as built (with offsets and document text) + datapackage.json describing them
   + the codebook, and all of it zipped (nk_russia-data-package.zip) with its sha256; the site serves
-  dist/ at /download/ (plugins/nk_downloads.py). It holds annotations.jsonld too: every excerpt-bearing row as a W3C Web Annotation (plugins/nk_annotations.py,
-  the same code that serves /nk_russia/<table>/<id>.jsonld), streamed a row at a time.
+  dist/ at /download/ (plugins/nk_downloads.py). It holds annotations.jsonld too: every excerpt-bearing
+  row as a W3C Web Annotation (plugins/nk_annotations.py, the same code that serves
+  /nk_russia/<table>/<id>.jsonld), streamed a row at a time.
 """
 import asyncio
 import copy
