@@ -8,7 +8,7 @@ PORT ?= 8001
 INPUTS := $(wildcard data/*.csv data/*.json data/CODEBOOK.md seeds/*.txt scripts/*.py releases/*/*) metadata.yml
 
 
-.PHONY: install build serve deploy-files test check stats coverage loadtest bench bench-quick audit screenshots clean release
+.PHONY: install build serve deploy-files test check stats coverage loadtest bench bench-quick audit screenshots clean add-document release
 
 install: $(VENV)/.installed
 
@@ -43,6 +43,15 @@ release: build
 # Validate the curated CSVs against the schema and the seeds without writing anything.
 check: install
 	$(PY) -m scripts.build --check-only
+
+# A new text to a worksheet in one command: checks it, copies it into seeds/, adds its documents row and writes
+# worksheets/<id>.md (README.md, "How to add a document"). Optional: OUTLET URL ARCHIVE_URL LANGUAGE RETRIEVED_ON
+# SUPPLIED_BY LABEL HEADLINE DATE, each written only when given.
+add-document: install
+	@test -n "$(FILE)" || { echo "usage: make add-document FILE=path/to/article.txt [OUTLET=... URL=... DATE=YYYY-MM-DD]" >&2; exit 2; }
+	@$(PY) -m scripts.add_document "$(FILE)" --outlet "$(OUTLET)" --url "$(URL)" --archive-url "$(ARCHIVE_URL)" \
+		--language "$(LANGUAGE)" --retrieved-on "$(RETRIEVED_ON)" --supplied-by "$(SUPPLIED_BY)" --label "$(LABEL)" \
+		--headline "$(HEADLINE)" --date "$(DATE)"
 
 # csvkit for curators: per-column counts of each CSV (rows, empty cells, distinct and most common values).
 stats: install

@@ -62,7 +62,7 @@ PAIRED_SHARE = 0.12  # sentences carrying two claims: real 145 distinct excerpts
 
 COLUMNS = {
     "retired_ids": "id table_name reason replaced_by retired_on",  # header only: nothing is retired
-    "documents": "id label headline outlet url date_text date_start date_end date_precision date_inferred date_basis sha256",
+    "documents": "id label headline outlet url archive_url language retrieved_on supplied_by date_text date_start date_end date_precision date_inferred date_basis sha256",
     "actors": "id name kind country role affiliation_id conflict_party document_id excerpt excerpt_occurrence",
     "claims": "id claim topic direction subject_id",
     "appearances": "id claim_id document_id speaker_id reported_by_id stance stated_text stated_start stated_end "
@@ -956,7 +956,7 @@ class Generator:
         data = text.encode("utf-8")
         (self.seeds / f"{doc_id}.txt").write_bytes(data)
         label = f"{first_prop}; {first_speaker.name} and {size - 1} other statement(s), document {d}"
-        w["documents"]((doc_id, label, headline, outlet, url, date_text, date_start, date_end, date_precision,
+        w["documents"]((doc_id, label, headline, outlet, url, "", "en", "", "", date_text, date_start, date_end, date_precision,
                         date_inferred, date_basis, hashlib.sha256(data).hexdigest()))
 
 

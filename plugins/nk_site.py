@@ -48,13 +48,15 @@ def passage(text: str, start: int, end: int) -> dict:
 
 
 def segments(text: str, spans: list[tuple[int, int, str]]) -> list[dict]:
-    """Cut text at every span edge: each piece lists the rows that cite it and the rows ending there."""
+    """Cut text at every span edge: each piece lists the rows that cite it, the rows starting there (their
+    anchors: /documents/<doc>#<row id>) and the rows ending there."""
     edges = sorted({0, len(text)} | {s for s, _, _ in spans} | {e for _, e, _ in spans})
     out = []
     for a, b in zip(edges, edges[1:]):
         refs = sorted({ref for s, e, ref in spans if s <= a and e >= b})
+        starting = sorted({ref for s, e, ref in spans if s == a})
         ending = sorted({ref for s, e, ref in spans if e == b})
-        out.append({"start": a, "text": text[a:b], "refs": refs, "ending": ending})
+        out.append({"start": a, "text": text[a:b], "refs": refs, "starting": starting, "ending": ending})
     return out
 
 
@@ -329,7 +331,8 @@ async def document_context(datasette, pk: str, request) -> dict | None:
     coverage = await one(datasette, "select * from document_coverage where document_id = ?", [pk])
     uncovered = await rows(datasette, "select text from sentences where document_id = ? and substantive and not covered order by char_start", [pk])
     pieces = [dict(p, kinds=sorted({ref.split("/")[0] for ref in p["refs"]}, key=list(KINDS).index),
-                   ending=[{"ref": ref, "href": row_path(ref), "short": ref.split("/")[1]} for ref in p["ending"]])
+                   ending=[{"ref": ref, "href": row_path(ref), "short": ref.split("/")[1]} for ref in p["ending"]],
+                   anchors=[ref.split("/")[1] for ref in p["starting"]])
               for p in segments(doc["text"], spans)]
     counted = {k: sum(1 for _, _, ref in spans if ref.startswith(k + "/")) for k in KINDS}
     legend = [{"kind": k, "label": KINDS[k], "rows": n} for k, n in counted.items() if n]

@@ -98,9 +98,11 @@ def covered(sentence: Sentence, spans) -> bool:
 
 
 def span_tables(conn) -> list[str]:
+    """Tables of excerpts: offsets and the excerpt itself (not the `sentences` this module writes, whose
+    offsets would cover every sentence when the report is run again on a built database)."""
     return [r[0] for r in conn.execute(
-        "SELECT m.name FROM sqlite_master m WHERE m.type = 'table' AND EXISTS "
-        "(SELECT 1 FROM pragma_table_info(m.name) p WHERE p.name = 'char_start') ORDER BY m.name")]
+        "SELECT m.name FROM sqlite_master m WHERE m.type = 'table' AND "
+        "(SELECT count(*) FROM pragma_table_info(m.name) p WHERE p.name IN ('char_start', 'excerpt')) = 2 ORDER BY m.name")]
 
 
 def documents_with_sentences(conn):

@@ -4,7 +4,9 @@
   description and every column's description from data/datapackage.json.
 - dist/ = one CSV per table as built (with offsets and document text) + datapackage.json describing them
   + the codebook, and all of it zipped (nk_russia-data-package.zip) with its sha256; the site serves
-  dist/ at /download/ (plugins/nk_downloads.py).
+  dist/ at /download/ (plugins/nk_downloads.py). It holds annotations.jsonld too: every excerpt-bearing
+  row as a W3C Web Annotation (plugins/nk_annotations.py, the same code that serves
+  /nk_russia/<table>/<id>.jsonld), streamed a row at a time.
 """
 import asyncio
 import copy
@@ -27,6 +29,8 @@ from .schema import all_fields, category_labels, derived_fields, normalised_date
 from .search import ALIASES_TABLE, SPELLINGS_TABLE, fts_table, searchable_columns
 
 DATABASE = "nk_russia"
+PLUGINS = Path(__file__).resolve().parent.parent / "plugins"
+ANNOTATIONS = "annotations.jsonld"
 PACKAGE_ZIP = "nk_russia-data-package.zip"
 CODEBOOK = "CODEBOOK.md"
 # Fixed member times: the same data gives the same zip, byte for byte, hence the same sha256.
@@ -107,12 +111,26 @@ def export_csv(conn, res: dict, path: Path) -> None:
         writer.writerows(conn.execute(f'SELECT {cols} FROM "{res["name"]}" ORDER BY "{primary_key(res)}"'))
 
 
+def annotations_module():
+    """plugins/nk_annotations.py, which Datasette loads as a plugin: one module builds the annotations for both."""
+    if str(PLUGINS) not in sys.path:
+        sys.path.insert(0, str(PLUGINS))
+    import nk_annotations
+    return nk_annotations
+
+
+def export_annotations(conn, path: Path) -> int:
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        return annotations_module().stream(conn, f)
+
+
 def export_dist(db: str, pkg: dict, folder: str) -> None:
     """Every table of the package as CSV, with the package itself, into folder (an empty directory)."""
     conn = sqlite3.connect(db)  # only read; the build may still be writing other tables (WAL)
     try:
         for res in pkg["resources"]:
             export_csv(conn, res, Path(folder) / res["path"])
+        export_annotations(conn, Path(folder) / ANNOTATIONS)
     finally:
         conn.close()
     write_json_atomic(Path(folder) / "datapackage.json", published_package(pkg))

@@ -4,6 +4,7 @@ import csv
 import datetime
 import io
 import json
+import re
 import subprocess
 import sys
 
@@ -164,6 +165,34 @@ def test_document_page_links_every_cited_row(site, conn):
             for (row_id,) in conn.execute(f"SELECT id FROM {table} WHERE document_id = ?", [doc_id]):
                 assert f'href="/nk_russia/{table}/{row_id}"' in page, row_id
         assert "substantive sentences" in page
+
+
+def test_each_cited_excerpt_has_an_anchor_named_by_its_row_and_row_pages_link_to_it(site, conn):
+    for (doc_id,) in conn.execute("SELECT id FROM documents"):
+        page = site(f"/nk_russia/documents/{doc_id}").text
+        for table in FACT_TABLES:
+            for row_id, start, excerpt in conn.execute(f"SELECT id, char_start, excerpt FROM {table} WHERE document_id = ?", [doc_id]):
+                anchor = f'<span class="nk-anchor" id="{row_id}"></span>'
+                assert page.count(f'id="{row_id}"') == 1, row_id
+                # the anchor stands where the excerpt starts: the highlighted text after it opens with the excerpt
+                after = page[page.index(anchor) + len(anchor):]
+                visible = re.sub(r'<span class="nk-anchor"[^>]*></span>|<mark[^>]*>|</mark>|<sup.*?</sup>', "", after)
+                assert visible.startswith(str(escape(excerpt))[:40]), row_id
+    row = conn.execute("SELECT id, document_id FROM appearances LIMIT 1").fetchone()
+    assert f'href="/nk_russia/documents/{row["document_id"]}#{row["id"]}"' in site(f"/nk_russia/appearances/{row['id']}").text
+    claim = conn.execute("SELECT claim_id FROM appearances WHERE id = ?", [row["id"]]).fetchone()[0]
+    assert f'href="/nk_russia/documents/{row["document_id"]}#{row["id"]}"' in site(f"/nk_russia/claims/{claim}").text
+
+
+def test_document_page_says_not_stated_for_unknown_sources(site, conn):
+    doc = dict(conn.execute("SELECT * FROM documents WHERE url IS NULL LIMIT 1").fetchone())
+    page = site(f"/nk_russia/documents/{doc['id']}").text
+    section = page[page.index('<dl class="nk-source">'):]
+    section = section[:section.index("</dl>")]
+    for label, column in (("Original address", "url"), ("Archived copy", "archive_url"), ("Retrieved", "retrieved_on"),
+                          ("Text supplied by", "supplied_by")):
+        expected = "not stated" if doc[column] is None else str(escape(doc[column]))
+        assert f"<dt>{label}</dt><dd>{expected}" in section, label
 
 
 def test_about_page_and_stylesheet_are_served(site):
