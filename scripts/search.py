@@ -54,36 +54,110 @@ def spellings(conn) -> dict[tuple[str, str], list[str]]:
     return {k: v for k, v in unique.items() if len(v) > 1}
 
 
-def mention_pattern(names: dict[tuple[str, str], list[str]]):
-    """One regular expression finding any of the spellings, case-insensitively and as whole words."""
-    owner = {}
-    for key, variants in names.items():
-        for v in variants:
-            owner.setdefault(v.casefold(), key)
-    if not owner:
-        return None, owner
-    alternatives = "|".join(re.escape(v) for v in sorted(owner, key=len, reverse=True))
-    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE), owner
+def plain(char: str) -> bool:
+    """An ASCII character, or one without case (punctuation, typographic quotes and dashes, digits of other
+    scripts): on a text of these only, lower() is exactly what the regular expression engine's case-insensitive
+    matching compares, character for character."""
+    return char.isascii() or char.lower() == char == char.upper() == char.casefold()
 
 
-def row_aliases(texts, links, names, pattern, owner) -> str:
+def trie_pattern(words) -> str:
+    """One alternation of the words as a prefix tree: the engine follows one branch per character instead of
+    trying every word at every character. Longer words first, as in an alternation sorted longest first."""
+    root = {}
+    for word in words:
+        node = root
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def alternation(node) -> str:
+        branches = [re.escape(char) + alternation(child) for char, child in node.items() if char] + [""] * ("" in node)
+        return branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
+    return alternation(root)
+
+
+class Mentions:
+    r"""The entities a text names by one of their spellings, case-insensitively and as whole words: what the
+    regular expression `(?<!\w)(?:spelling|…)(?!\w)` (every spelling casefolded, longest first, IGNORECASE)
+    finds with finditer, in the same order.
+
+    That expression tries every spelling at every character: minutes at a million rows. A text of plain
+    characters (nearly all) is lowered once and searched, without IGNORECASE, by the spellings as one prefix
+    tree; any other text (a cased letter beyond ASCII, whose case-insensitive matching has special cases such
+    as the dotless i or the Kelvin sign) is left to the expression itself."""
+
+    def __init__(self, names: dict[tuple[str, str], list[str]]):
+        self.owner = {}  # casefolded spelling → entity; the first entity listed keeps a spelling two share
+        for key, variants in names.items():
+            for v in variants:
+                self.owner.setdefault(v.casefold(), key)
+        ordered = sorted(self.owner, key=len, reverse=True)
+        self.pattern = re.compile(rf"(?<!\w)(?:{'|'.join(map(re.escape, ordered))})(?!\w)", re.IGNORECASE) if ordered else None
+        # Only a plain spelling can match a plain text: any other holds a cased letter beyond ASCII, which
+        # matches no plain character — unless it matches an ASCII letter under another case rule (the engine
+        # matches "ı" to "i"), asked of the engine itself; then every text goes to the expression. An empty
+        # spelling would match everywhere.
+        beyond = {c for s in self.owner for c in s if not c.isascii()}
+        self.fast = None
+        if ordered and "" not in self.owner and not any(re.fullmatch(re.escape(c), a, re.IGNORECASE)
+                                                         for c in beyond for a in "abcdefghijklmnopqrstuvwxyz"):
+            simple = [s for s in ordered if all(map(plain, s))]
+            # At a word's first character, (?<!\w) is \b, which the engine checks faster.
+            words = [s for s in simple if re.match(r"\w", s)]
+            others = [s for s in simple if not re.match(r"\w", s)]
+            starts = ([rf"\b{trie_pattern(words)}"] if words else []) + ([rf"(?<!\w){trie_pattern(others)}"] if others else [])
+            self.fast = re.compile(rf"(?:{'|'.join(starts)})(?!\w)") if starts else re.compile(r"(?!)")
+        self._known = set()  # non-ASCII plain characters met so far
+        self._unknown = re.compile(r"[^\x00-\x7f]")  # a non-ASCII character not known to be plain
+
+    def _plain(self, text: str) -> bool:
+        if text.isascii():
+            return True
+        while (m := self._unknown.search(text)) is not None:
+            if not plain(m.group()):
+                return False
+            self._known.add(m.group())  # rare: the set of such characters is small
+            self._unknown = re.compile(f"[^\\x00-\\x7f{''.join(map(re.escape, sorted(self._known)))}]")
+        return True
+
+    def _owner_of(self, matched: str):
+        """The entity of the spelling that matched. Case-insensitive matching is per character, so a text's
+        casefold may not be a spelling ("İ" matches "i" but folds to two characters): then the spelling the
+        expression chose, the first in its order that matches the text."""
+        key = self.owner.get(matched.casefold())
+        if key is None:
+            key = next(self.owner[s] for s in sorted(self.owner, key=len, reverse=True)
+                       if len(s) == len(matched) and re.fullmatch(re.escape(s), matched, re.IGNORECASE))
+        return key
+
+    def __call__(self, text: str) -> list:
+        """The entities named in text, in order of appearance, once per mention."""
+        if self.pattern is None or not text:
+            return []
+        if self.fast is None or not self._plain(text):
+            return [self._owner_of(m.group(0)) for m in self.pattern.finditer(text)]
+        # Plain characters: lower() keeps the length, and gives each character as the engine compares it.
+        return [self.owner[m.group(0)] for m in self.fast.finditer(text.lower())]
+
+
+def row_aliases(texts, links, names, mentions: Mentions) -> str:
     """The words added to one row's index: every spelling of each linked or mentioned entity."""
     keys = [k for k in links if k in names]
-    if pattern is not None:
-        for text in texts:
-            keys += [owner[m.group(0).casefold()] for m in pattern.finditer(text or "")]
+    for text in texts:
+        keys += mentions(text or "")
     words = [w for k in dict.fromkeys(keys) for w in names[k]]
     return " ".join(dict.fromkeys(words))
 
 
-def write_aliases(conn, res: dict, names, pattern, owner) -> None:
+def write_aliases(conn, res: dict, names, mentions: Mentions) -> None:
     columns = searchable_columns(res)
     links = [(column, target) for column, target, _ in foreign_keys(res) if target in ENTITY_TABLES]
     select = ", ".join(["rowid"] + [q(c) for c in columns] + [q(c) for c, _ in links])
     rows = []
     for row in conn.execute(f"SELECT {select} FROM {q(res['name'])}"):
         texts, keys = row[1:1 + len(columns)], row[1 + len(columns):]
-        words = row_aliases(texts, [(t, k) for (_, t), k in zip(links, keys) if k], names, pattern, owner)
+        words = row_aliases(texts, [(t, k) for (_, t), k in zip(links, keys) if k], names, mentions)
         if words:
             rows.append((res["name"], row[0], words))
     conn.executemany(f"INSERT INTO {ALIASES_TABLE} VALUES (?, ?, ?)", rows)
@@ -98,7 +172,7 @@ def create_indexes(conn, pkg: dict) -> None:
     conn.execute(f"CREATE TABLE {ALIASES_TABLE} (table_name TEXT NOT NULL, row_rowid INTEGER NOT NULL, "
                  "words TEXT NOT NULL, PRIMARY KEY (table_name, row_rowid)) WITHOUT ROWID")
     names = spellings(conn)
-    pattern, owner = mention_pattern(names)
+    mentions = Mentions(names)
     conn.execute(f"CREATE TABLE {SPELLINGS_TABLE} (entity TEXT NOT NULL, spelling TEXT NOT NULL)")
     conn.executemany(f"INSERT INTO {SPELLINGS_TABLE} VALUES (?, ?)",
                      [(f"{table}/{key}", s) for (table, key), variants in sorted(names.items()) for s in variants])
@@ -106,7 +180,7 @@ def create_indexes(conn, pkg: dict) -> None:
         columns = searchable_columns(res)
         if not columns:
             continue
-        write_aliases(conn, res, names, pattern, owner)
+        write_aliases(conn, res, names, mentions)
         table, view, fts = q(res["name"]), q(source_view(res["name"])), q(fts_table(res["name"]))
         cols = ", ".join(f"t.{q(c)}" for c in columns)
         conn.execute(f"CREATE VIEW {view} AS SELECT t.rowid AS rid, {cols}, coalesce(s.words, '') AS aliases "
