@@ -97,15 +97,17 @@ def write_database(pkg: dict, data_dir: Path, seeds_dir: Path, out: Path, progre
     out.parent.mkdir(parents=True, exist_ok=True)  # a first build into a new folder, as for build/ and dist/
     tmp = temp_file(out.parent, out.name, ".tmp")
     os.chmod(tmp, 0o644)  # mkstemp makes it private; the published file is world-readable
-    export = counts = None
+    export = counts = aliases = None
     try:
         with build_connection(tmp) as conn:
             staged = check(pkg, data_dir, seeds_dir, conn, progress)
             with progress.stage("load"):
                 load_all(conn, pkg, staged)
             conn.execute("DETACH DATABASE stage")
-            if dist_dir or facet_defaults:
-                conn.execute("PRAGMA main.journal_mode = WAL")  # other processes read the loaded tables while the build writes
+            conn.execute("PRAGMA main.journal_mode = WAL")  # other processes read the loaded tables while the build writes
+            # On the second core, from the loaded tables: the search aliases (Python over every text) while
+            # coverage and the derived tables are written here, and the data package.
+            aliases = search.SearchAliases(tmp, data_dir / "datapackage.json")
             if dist_dir:
                 export = publish.DistExport(tmp, data_dir / "datapackage.json", dist_dir)
             with progress.stage("coverage"):
@@ -114,8 +116,11 @@ def write_database(pkg: dict, data_dir: Path, seeds_dir: Path, out: Path, progre
                 views.create_views(conn)
             if facet_defaults:  # counted on the second core while the FTS index is written
                 counts = facets.FacetCounts(tmp, facet_defaults)
-            with progress.stage("full-text search"):
-                search.enable_search(conn, pkg)
+            with progress.stage("search aliases, what is left of them"):
+                aliases.merge(conn)
+            progress.peaks["search aliases"] = aliases.peak_rss_mb
+            with progress.stage("full-text search"), conn:
+                search.create_fts(conn, pkg)
             if counts:
                 with progress.stage("facet counts, what is left of them"):
                     counts.merge(conn)
@@ -124,8 +129,7 @@ def write_database(pkg: dict, data_dir: Path, seeds_dir: Path, out: Path, progre
                 with progress.stage("data package (dist/), what is left of it"):
                     export.wait()
                 progress.peaks["data package export"] = export.peak_rss_mb
-            if dist_dir or facet_defaults:
-                conn.execute("PRAGMA main.journal_mode = DELETE")  # one self-contained file again
+            conn.execute("PRAGMA main.journal_mode = DELETE")  # one self-contained file again
             with progress.stage("releases"):  # refused here, the version leaves every output as it was
                 status = releases.record(conn, pkg, data_dir)
         with open(tmp, "rb+") as f:
@@ -133,7 +137,7 @@ def write_database(pkg: dict, data_dir: Path, seeds_dir: Path, out: Path, progre
         os.replace(tmp, out)
         return export, status
     except BaseException:
-        for helper in (export, counts):
+        for helper in (export, counts, aliases):
             if helper:
                 helper.discard()
         for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
@@ -193,7 +197,8 @@ def main(argv=None) -> int:
     if args.timings:
         peaks = {"build": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                  "data package export": progress.peaks.get("data package export", 0),
-                 "facet counts": progress.peaks.get("facet counts", 0)}
+                 "facet counts": progress.peaks.get("facet counts", 0),
+                 "search aliases": progress.peaks.get("search aliases", 0)}
         args.timings.write_text(json.dumps({"stages": {k: round(v, 3) for k, v in progress.timings.items()},
                                             "peak_rss_mb": peaks}, indent=2) + "\n")
     print(f"built {args.out}" if not args.check_only else "data/ is valid", file=sys.stderr)

@@ -15,16 +15,13 @@ then value) are kept with their exact counts: enough for a facet of up to KEPT -
 was truncated, as Datasette does by asking for one more.
 """
 import json
-import os
-import sqlite3
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import yaml
 
 from .schema import quote_identifier
+from .sidecar import Sidecar, open_output, report_peak
 
 KEPT = 101
 SETS_TABLE = "facet_count_sets"
@@ -105,49 +102,20 @@ def fill(conn, facets: dict[str, list[str]]) -> int:
     return rows
 
 
-class FacetCounts:
-    """write_facet_counts in a process of its own (`python -m scripts.facets`), reading `db` (in WAL mode,
-    its tables committed) into a temporary database beside it; merge() copies the result into the build's
-    connection, discard() throws it away."""
+class FacetCounts(Sidecar):
+    """write_facet_counts in a process of its own (`python -m scripts.facets`): see scripts/sidecar.py."""
 
     def __init__(self, db: Path, facets: dict[str, list[str]]):
-        fd, name = tempfile.mkstemp(dir=Path(db).parent, prefix=f".{Path(db).name}.", suffix=".facets")
-        os.close(fd)
-        self.out = Path(name)
-        self.process = subprocess.Popen([sys.executable, "-m", "scripts.facets", str(Path(db).resolve()), str(self.out),
-                                         json.dumps(facets)], cwd=Path(__file__).resolve().parent.parent,
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.peak_rss_mb = None
+        super().__init__(db, "scripts.facets", json.dumps(facets))
 
     def merge(self, conn) -> None:
-        out, err = self.process.communicate()
-        if self.process.returncode != 0:
-            raise RuntimeError(f"counting facets failed ({self.process.returncode}): {err.decode()[-2000:]}")
-        self.peak_rss_mb = json.loads(out)["peak_rss_mb"]
-        conn.execute("ATTACH DATABASE ? AS counted", (str(self.out),))
-        try:
-            with conn:
-                for table in (SETS_TABLE, COUNTS_TABLE):
-                    (sql,) = conn.execute("SELECT sql FROM counted.sqlite_master WHERE name = ?", (table,)).fetchone()
-                    conn.execute(sql)
-                    conn.execute(f"INSERT INTO main.{table} SELECT * FROM counted.{table}")
-        finally:
-            conn.execute("DETACH DATABASE counted")
-            self.out.unlink(missing_ok=True)
-
-    def discard(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-        self.process.communicate()
-        self.out.unlink(missing_ok=True)
+        super().merge(conn, (SETS_TABLE, COUNTS_TABLE))
 
 
 def count_into(source: Path, out: Path, facets: dict[str, list[str]]) -> None:
     """FacetCounts' process: the counts of `source`'s tables, written to the new database `out`."""
-    conn = sqlite3.connect(f"file:{out}", uri=True)  # so that ATTACH takes the read-only URI below
+    conn = open_output(source, out)
     try:
-        conn.execute("PRAGMA journal_mode = OFF")
-        conn.execute("ATTACH DATABASE ? AS source", (f"file:{source}?mode=ro",))  # unqualified names find its tables
         write_facet_counts(conn, facets)
     finally:
         conn.close()
@@ -156,5 +124,4 @@ def count_into(source: Path, out: Path, facets: dict[str, list[str]]) -> None:
 if __name__ == "__main__":  # python -m scripts.facets SOURCE_DB OUT_DB FACETS_JSON
     source_db, out_db, facets_json = sys.argv[1:]
     count_into(Path(source_db), Path(out_db), json.loads(facets_json))
-    hwm = next(line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("VmHWM:"))
-    print(json.dumps({"peak_rss_mb": round(int(hwm.split()[1]) / 1024, 1)}))
+    report_peak()

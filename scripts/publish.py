@@ -27,6 +27,7 @@ from markupsafe import escape
 
 from .schema import all_fields, category_labels, derived_fields, normalised_dates, primary_key
 from .search import ALIASES_TABLE, SPELLINGS_TABLE, fts_table, searchable_columns
+from .sidecar import report_peak
 
 DATABASE = "nk_russia"
 PLUGINS = Path(__file__).resolve().parent.parent / "plugins"
@@ -217,6 +218,4 @@ if __name__ == "__main__":  # DistExport's process: python -m scripts.publish DB
     db, package_json, folder = sys.argv[1:]
     export_dist(db, json.loads(Path(package_json).read_text(encoding="utf-8")), folder)
     zip_package(Path(folder), Path(package_json).parent / CODEBOOK)
-    # VmHWM, not getrusage: Linux carries the forking parent's high-water mark across exec into ru_maxrss.
-    hwm = next(line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("VmHWM:"))
-    print(json.dumps({"peak_rss_mb": round(int(hwm.split()[1]) / 1024, 1)}))
+    report_peak()

@@ -10,10 +10,14 @@ The index is external-content over a view `<table>_fts_source` (the table's text
 from `search_aliases`): the text is stored once. Datasette finds it through `fts_table` in the
 metadata (scripts/publish.py), since the content is the view rather than the table.
 """
+import json
 import re
+import sys
 from collections import defaultdict
+from pathlib import Path
 
 from .schema import all_fields, foreign_keys, quote_identifier as q, sql_literal
+from .sidecar import Sidecar, open_output, report_peak
 
 # The entities whose spellings are indexed, and where their own names live.
 ENTITY_TABLES = ("actors", "weapon_systems", "claims")
@@ -154,33 +158,42 @@ def write_aliases(conn, res: dict, names, mentions: Mentions) -> None:
     columns = searchable_columns(res)
     links = [(column, target) for column, target, _ in foreign_keys(res) if target in ENTITY_TABLES]
     select = ", ".join(["rowid"] + [q(c) for c in columns] + [q(c) for c, _ in links])
-    rows = []
-    for row in conn.execute(f"SELECT {select} FROM {q(res['name'])}"):
-        texts, keys = row[1:1 + len(columns)], row[1 + len(columns):]
-        words = row_aliases(texts, [(t, k) for (_, t), k in zip(links, keys) if k], names, mentions)
-        if words:
-            rows.append((res["name"], row[0], words))
-    conn.executemany(f"INSERT INTO {ALIASES_TABLE} VALUES (?, ?, ?)", rows)
+
+    def rows():  # streamed: a million rows' words never sit in memory at once
+        for row in conn.execute(f"SELECT {select} FROM {q(res['name'])}"):
+            texts, keys = row[1:1 + len(columns)], row[1 + len(columns):]
+            words = row_aliases(texts, [(t, k) for (_, t), k in zip(links, keys) if k], names, mentions)
+            if words:
+                yield res["name"], row[0], words
+    conn.executemany(f"INSERT INTO {ALIASES_TABLE} VALUES (?, ?, ?)", rows())
 
 
 def enable_search(conn, pkg: dict) -> None:
+    """The aliases and every table's FTS5 index, in this process (the build computes the aliases in another:
+    SearchAliases)."""
     with conn:
-        create_indexes(conn, pkg)
+        create_aliases(conn, pkg)
+        create_fts(conn, pkg)
 
 
-def create_indexes(conn, pkg: dict) -> None:
+def create_aliases(conn, pkg: dict) -> None:
     conn.execute(f"CREATE TABLE {ALIASES_TABLE} (table_name TEXT NOT NULL, row_rowid INTEGER NOT NULL, "
                  "words TEXT NOT NULL, PRIMARY KEY (table_name, row_rowid)) WITHOUT ROWID")
     names = spellings(conn)
-    mentions = Mentions(names)
     conn.execute(f"CREATE TABLE {SPELLINGS_TABLE} (entity TEXT NOT NULL, spelling TEXT NOT NULL)")
     conn.executemany(f"INSERT INTO {SPELLINGS_TABLE} VALUES (?, ?)",
                      [(f"{table}/{key}", s) for (table, key), variants in sorted(names.items()) for s in variants])
+    mentions = Mentions(names)
+    for res in pkg["resources"]:
+        if searchable_columns(res):
+            write_aliases(conn, res, names, mentions)
+
+
+def create_fts(conn, pkg: dict) -> None:
     for res in pkg["resources"]:
         columns = searchable_columns(res)
         if not columns:
             continue
-        write_aliases(conn, res, names, mentions)
         table, view, fts = q(res["name"]), q(source_view(res["name"])), q(fts_table(res["name"]))
         cols = ", ".join(f"t.{q(c)}" for c in columns)
         conn.execute(f"CREATE VIEW {view} AS SELECT t.rowid AS rid, {cols}, coalesce(s.words, '') AS aliases "
@@ -189,3 +202,25 @@ def create_indexes(conn, pkg: dict) -> None:
         conn.execute(f"CREATE VIRTUAL TABLE {fts} USING fts5({', '.join(q(c) for c in columns)}, aliases, "
                      f"content={view}, content_rowid='rid', tokenize={TOKENIZE!r})")
         conn.execute(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")
+
+
+class SearchAliases(Sidecar):
+    """create_aliases in a process of its own (`python -m scripts.search`), from the loaded tables, while the
+    build writes coverage and the derived tables: the aliases are most of the search stage's work, in Python."""
+
+    def __init__(self, db: Path, package_json: Path):
+        super().__init__(db, "scripts.search", str(Path(package_json).resolve()))
+
+    def merge(self, conn) -> None:
+        super().merge(conn, (ALIASES_TABLE, SPELLINGS_TABLE))
+
+
+if __name__ == "__main__":  # python -m scripts.search SOURCE_DB OUT_DB PACKAGE_JSON
+    source_db, out_db, package_json = sys.argv[1:]
+    out = open_output(Path(source_db), Path(out_db))
+    try:
+        with out:
+            create_aliases(out, json.loads(Path(package_json).read_text(encoding="utf-8")))
+    finally:
+        out.close()
+    report_peak()
