@@ -127,3 +127,24 @@ def test_search_results_say_who_where_how_and_when_best_first(site):
     assert appearance["speaker"] == "Shin Wonsik" and appearance["stance"] and re.fullmatch(r"\d{4}(-\d\d){0,2}", appearance["date"])
     # many matches stop at one page
     assert len(site("/nk_russia/search.json?_shape=array&q=Korea").json()) == 100
+
+
+def test_the_build_computes_in_a_second_process_the_aliases_computed_in_process(built, tmp_path):
+    """The build's aliases come from SearchAliases (another process, reading the loaded tables); the same
+    database with them dropped and made again in-process (as the same-output baseline makes them) has the same rows."""
+    import shutil
+    from scripts.search import ALIASES_TABLE, SPELLINGS_TABLE, create_aliases
+    copy = tmp_path / "again.db"
+    shutil.copyfile(built["db"], copy)
+    conn = sqlite3.connect(copy)
+    try:
+        rows = {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() for t in (ALIASES_TABLE, SPELLINGS_TABLE)}
+        assert len(rows[ALIASES_TABLE]) > 100 and rows[SPELLINGS_TABLE]
+        with conn:
+            for t in rows:
+                conn.execute(f"ALTER TABLE {t} RENAME TO {t}_built")
+            create_aliases(conn, load_package(DATA / "datapackage.json"))
+        for t, built_rows in rows.items():
+            assert conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() == built_rows, t
+    finally:
+        conn.close()
