@@ -9,6 +9,22 @@
   absolute URLs, so that a downloaded file still points at the row.
 - /download/<file> serves the build's dist/ folder: the data package's CSVs, datapackage.json, the
   codebook and the zipped package with its sha256.
+
+Streamed downloads. A canned query's `.csv` and `.json` (with its parameters, in every JSON shape
+Datasette gives a query) hold every row, where Datasette stops at max_returned_rows (1,000) and says
+"truncated". The query runs on a read-only connection of its own, in a thread of its own, STREAM_ROWS rows
+at a time; each chunk is encoded in that thread and sent while the next is read, and `send` waits while
+the client's socket is full, so the server holds a chunk or two whatever the number of rows. What bounds
+a download:
+  - time: each chunk must come out of SQLite within sql_time_limit_ms (or a smaller `_timelimit`), by
+    Datasette's own progress handler, so a query that stalls before or between rows is stopped as
+    Datasette's page would stop it; an error before the first row is Datasette's error response, one
+    after it leaves the response unfinished (the client sees a broken download, never a short file);
+  - size: the rows of a query written in metadata.yml over an immutable database. max_csv_mb is NOT
+    honoured here: it would cut a million-row download at 10 MB, which this exists to avoid (arbitrary
+    SQL keeps Datasette's 1,000 rows, tables keep Datasette's `_stream=on` and its max_csv_mb);
+  - concurrency: MAX_STREAMS downloads at once per worker process (a 503 beyond), and a client that
+    leaves stops its query at the next chunk.
 """
 import csv
 import hashlib
@@ -295,7 +311,7 @@ def query_params(request, names) -> dict:
 
 
 async def stream_query(datasette, request, send, receive, name, datasette_view):
-    """GET /<db>/<canned query>.csv or .json: every row, streamed (see "Streamed downloads" below); anything
+    """GET /<db>/<canned query>.csv or .json: every row, streamed (see "Streamed downloads" above); anything
     this does not stream, and any error before the first row, is answered by Datasette's own view."""
     from datasette.utils import derive_named_parameters, path_with_format, tilde_decode, value_as_boolean
     from datasette.views.database import MagicParameters
@@ -384,14 +400,7 @@ async def send_rows(rows: RowStream, streams: Streams, conn, request, send, rece
         try:
             body = await loop.run_in_executor(streams.threads, rows.first)
         except sqlite3.Error as e:
-            # Nothing sent yet: Datasette answers the request itself, with its usual error. A query stopped by
-            # the time limit is asked again with a 1 ms limit, so that Datasette's run stops at once too.
-            retry = request
-            if e.args == ("interrupted",):
-                from datasette.utils.asgi import Request
-                query_string = "&".join(p for p in (request.query_string, "_timelimit=1") if p)
-                retry = Request(dict(request.scope, query_string=query_string.encode("latin-1")), request.receive)
-            return await datasette_view(retry, send)
+            return await first_rows_failed(e, rows.ms, request, send, datasette_view)
         flags = request.scope.get("nk_downloads")
         if flags is not None:
             flags["streamed"] = True  # the download wrapper leaves this response as it is
@@ -420,6 +429,25 @@ async def send_rows(rows: RowStream, streams: Streams, conn, request, send, rece
             gone.cancel()
         rows.close()
         streams.release(conn)
+
+
+async def first_rows_failed(error, limit_ms, request, send, datasette_view):
+    """Nothing was sent yet, so the answer is an error as Datasette gives it. JSON: Datasette's view answers
+    the request itself (a query stopped by the time limit is asked again with a 1 ms limit, so that its run
+    stops at once too). CSV: Datasette's error page, 400, as its table CSV gives, where its query CSV would
+    answer an empty 200 (an SQL error) or a 500 (the time limit) that a download would take for a file."""
+    from datasette.utils.asgi import Request
+    from datasette.views.base import DatasetteError
+    interrupted = error.args == ("interrupted",)
+    if request.url_vars["format"] == "csv":
+        if interrupted:
+            raise DatasetteError(f"SQL query took too long: the time limit (sql_time_limit_ms) is {limit_ms} ms.",
+                                 title="SQL Interrupted", status=400)
+        raise DatasetteError(str(error), title="Invalid SQL", status=400)
+    if interrupted:
+        query_string = "&".join(p for p in (request.query_string, "_timelimit=1") if p)
+        request = Request(dict(request.scope, query_string=query_string.encode("latin-1")), request.receive)
+    return await datasette_view(request, send)
 
 
 async def disconnected(receive):
