@@ -336,7 +336,7 @@ async def stream_query(datasette, request, send, receive, name, datasette_view):
         return await datasette_view(request, send)  # Datasette's own 403
     sql = query["sql"]
     params = query_params(request, query.get("params") or await derive_named_parameters(db, sql))
-    streams = datasette.__dict__.setdefault("_nk_streams", Streams(datasette))
+    streams = datasette.__dict__.get("_nk_streams") or datasette.__dict__.setdefault("_nk_streams", Streams(datasette))
     conn = streams.acquire(db)
     if conn is None:
         return Response.text("Too many downloads at once on this server: please try again in a minute.\n",
