@@ -26,17 +26,27 @@ a download:
   - concurrency: MAX_STREAMS downloads at once per worker process (a 503 beyond), and a client that
     leaves stops its query at the next chunk.
 """
+import asyncio
 import csv
 import hashlib
 import io
 import json
 import re
+import sqlite3
+import sys
+import time
 import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from datasette import hookimpl
-from datasette.utils import tilde_encode
-from datasette.utils.asgi import AsgiFileDownload, NotFound, Response
+from datasette.renderer import convert_specific_columns_to_json
+from datasette.utils import (CustomJSONEncoder, derive_named_parameters, path_with_format, remove_infinites,
+                             sqlite_timelimit, tilde_decode, tilde_encode, value_as_boolean)
+from datasette.utils.asgi import AsgiFileDownload, NotFound, Request, Response
+from datasette.views.base import DatasetteError
+from datasette.views.database import MagicParameters
+from datasette.views.table import TableView
 
 DATABASE = "nk_russia"
 LINK_COLUMNS = {"row", "example_row"}
@@ -198,8 +208,6 @@ class JsonEncoder:
         return dump(self.head_keys)[:-1] + (", " if self.head_keys else "") + '"rows": ['
 
     def items(self, rows) -> list:
-        from datasette.renderer import convert_specific_columns_to_json
-        from datasette.utils import remove_infinites
         rows = [list(r) for r in rows]
         for row in rows:
             for i in self.links:
@@ -234,7 +242,6 @@ class JsonEncoder:
 
 
 def dump(value) -> str:
-    from datasette.utils import CustomJSONEncoder
     return json.dumps(value, cls=CustomJSONEncoder, ensure_ascii=False)
 
 
@@ -248,18 +255,18 @@ class Streams:
     prepares its own, kept for the next download) and as many threads, apart from Datasette's query threads."""
 
     def __init__(self, datasette):
-        from concurrent.futures import ThreadPoolExecutor
         self.datasette, self.idle, self.busy = datasette, [], 0
         self.threads = ThreadPoolExecutor(MAX_STREAMS, thread_name_prefix="nk-download")
 
     def acquire(self, db):
         if self.busy >= MAX_STREAMS:
             return None
-        self.busy += 1
         if self.idle:
-            return self.idle.pop()
-        conn = db.connect()  # ?immutable=1 or ?mode=ro, as Datasette's own read connections
-        self.datasette._prepare_connection(conn, db.name)
+            conn = self.idle.pop()
+        else:
+            conn = db.connect()  # ?immutable=1 or ?mode=ro, as Datasette's own read connections
+            self.datasette._prepare_connection(conn, db.name)
+        self.busy += 1
         return conn
 
     def release(self, conn):
@@ -277,7 +284,6 @@ class RowStream:
         self.cursor = self.encoder = None
 
     def first(self) -> bytes:
-        from datasette.utils import sqlite_timelimit
         with sqlite_timelimit(self.conn, self.ms):
             self.cursor = self.conn.cursor()
             self.cursor.row_factory = None  # tuples: encoded natively, no sqlite3.Row per row
@@ -288,7 +294,6 @@ class RowStream:
 
     def next(self) -> bytes | None:
         """The next chunk, encoded; None once every row was read."""
-        from datasette.utils import sqlite_timelimit
         with sqlite_timelimit(self.conn, self.ms):
             rows = self.cursor.fetchmany(STREAM_ROWS)
         return self.encoder.chunk(rows).encode("utf-8") if rows else None
@@ -315,11 +320,18 @@ def query_params(request, names) -> dict:
     return params
 
 
+def streamable_json(args) -> bool:
+    """A JSON shape this streams: Datasette answers `_shape=object` (tables only) and bad arguments itself."""
+    try:
+        value_as_boolean(args.get("_json_infinity", "0"))
+    except ValueError:
+        return False
+    return args.get("_shape", "arrays") in JSON_SHAPES
+
+
 async def stream_query(datasette, request, send, receive, name, datasette_view):
     """GET /<db>/<canned query>.csv or .json: every row, streamed (see "Streamed downloads" above); anything
     this does not stream, and any error before the first row, is answered by Datasette's own view."""
-    from datasette.utils import derive_named_parameters, path_with_format, tilde_decode, value_as_boolean
-    from datasette.views.database import MagicParameters
     fmt, args = request.url_vars["format"], request.args
     try:
         db = datasette.get_database(route=tilde_decode(request.url_vars["database"]))
@@ -327,13 +339,8 @@ async def stream_query(datasette, request, send, receive, name, datasette_view):
         return await datasette_view(request, send)
     database = db.name
     query = await datasette.get_canned_query(database, name, request.actor)
-    shape = args.get("_shape", "arrays")
-    try:
-        infinity = value_as_boolean(args.get("_json_infinity", "0"))
-    except ValueError:
-        infinity = None
-    if (request.method != "GET" or not query or query.get("write") or "_trace" in args or infinity is None
-            or (fmt == "json" and shape not in JSON_SHAPES)):
+    if (request.method != "GET" or not query or query.get("write") or "_trace" in args
+            or (fmt == "json" and not streamable_json(args))):
         return await datasette_view(request, send)
     permissions = [("view-query", (database, name)), ("view-database", database), "view-instance"]
     visible, private = await datasette.check_visibility(request.actor, permissions=permissions)
@@ -341,13 +348,20 @@ async def stream_query(datasette, request, send, receive, name, datasette_view):
         return await datasette_view(request, send)  # Datasette's own 403
     sql = query["sql"]
     params = query_params(request, query.get("params") or await derive_named_parameters(db, sql))
+    headers, encoder_for = await export_format(datasette, request, database, name, sql, params, private)
     streams = datasette.__dict__.get("_nk_streams") or datasette.__dict__.setdefault("_nk_streams", Streams(datasette))
     conn = streams.acquire(db)
     if conn is None:
         return Response.text("Too many downloads at once on this server: please try again in a minute.\n",
                              status=503, headers={"retry-after": "30"})
-    base = base_url(request.scope, datasette.setting("force_https_urls"))
-    if fmt == "csv":
+    rows = RowStream(conn, sql, MagicParameters(params, request, datasette), time_limit_ms(datasette, request.args), encoder_for)
+    return await send_rows(rows, streams, conn, request, send, receive, headers, datasette_view)
+
+
+async def export_format(datasette, request, database, name, sql, params, private):
+    """The response headers, and the encoder for the query's columns once they are known."""
+    args, base = request.args, base_url(request.scope, datasette.setting("force_https_urls"))
+    if request.url_vars["format"] == "csv":
         def blob_url(column, value):
             path = path_with_format(request=request, format="blob", replace_format="csv",
                                     extra_qs={"_blob_column": column, "_blob_hash": hashlib.sha256(value).hexdigest()})
@@ -355,8 +369,11 @@ async def stream_query(datasette, request, send, receive, name, datasette_view):
 
         excel = "_bom" in args
         headers = csv_headers(name, excel)
-        encoder_for = lambda columns: CsvEncoder(columns, base, excel, args.get("_header") != "off", blob_url)  # noqa: E731
+
+        def encoder_for(columns):
+            return CsvEncoder(columns, base, excel, args.get("_header") != "off", blob_url)
     else:
+        shape = args.get("_shape", "arrays")
         head = {"ok": True, "database": database, "query_name": name}
         tail = {"query": {"sql": sql, "params": params}, "error": None, "private": private,
                 "allow_execute_sql": await datasette.permission_allowed(request.actor, "execute-sql", database, default=True),
@@ -366,14 +383,15 @@ async def stream_query(datasette, request, send, receive, name, datasette_view):
                 tail[key] = datasette.metadata(key)
         nl = bool(args.get("_nl")) and shape == "array"
         headers = json_headers(datasette, args, nl)
-        encoder_for = lambda columns: JsonEncoder(  # noqa: E731
-            columns, base, shape, nl, args.getlist("_json"), infinity,
-            head, {"truncated": False, "columns": columns, **tail})
+        infinity = value_as_boolean(args.get("_json_infinity", "0"))
+
+        def encoder_for(columns):
+            return JsonEncoder(columns, base, shape, nl, args.getlist("_json"), infinity,
+                               head, {"truncated": False, "columns": columns, **tail})
     if datasette.cors:
         headers += [(b"access-control-allow-origin", b"*"), (b"access-control-allow-headers", b"Authorization"),
                     (b"access-control-expose-headers", b"Link")]
-    rows = RowStream(conn, sql, MagicParameters(params, request, datasette), time_limit_ms(datasette, args), encoder_for)
-    return await send_rows(rows, streams, conn, request, send, receive, headers, datasette_view)
+    return headers, encoder_for
 
 
 def csv_headers(name, excel) -> list:
@@ -395,10 +413,6 @@ def json_headers(datasette, args, nl) -> list:
 async def send_rows(rows: RowStream, streams: Streams, conn, request, send, receive, headers, datasette_view):
     """Send the stream: the first chunk decides between a 200 and Datasette's own error; then each chunk is
     read in a slot thread while the one before goes out, and `send` waits while the client's socket is full."""
-    import asyncio
-    import sqlite3
-    import sys
-    import time
     loop, started = asyncio.get_running_loop(), time.perf_counter()
     pending = gone = None
     try:
@@ -441,8 +455,6 @@ async def first_rows_failed(error, limit_ms, request, send, datasette_view):
     the request itself (a query stopped by the time limit is asked again with a 1 ms limit, so that its run
     stops at once too). CSV: Datasette's error page, 400, as its table CSV gives, where its query CSV would
     answer an empty 200 (an SQL error) or a 500 (the time limit) that a download would take for a file."""
-    from datasette.utils.asgi import Request
-    from datasette.views.base import DatasetteError
     interrupted = error.args == ("interrupted",)
     if request.url_vars["format"] == "csv":
         if interrupted:
@@ -550,7 +562,6 @@ def register_output_renderer():
 def query_route(datasette) -> str | None:
     """The address of every canned query's CSV and JSON (metadata.yml's queries). Tables, arbitrary SQL and
     other formats never reach stream_query: their routes stay Datasette's own."""
-    from datasette.utils import tilde_encode
     names = sorted((datasette.metadata("queries", database=DATABASE, fallback=False) or {}), key=len, reverse=True)
     if not names:
         return None
@@ -561,8 +572,6 @@ def query_route(datasette) -> str | None:
 
 @hookimpl
 def register_routes(datasette):
-    from datasette.utils import tilde_decode
-    from datasette.views.table import TableView
     datasette_view = TableView.as_view(datasette)  # what answers /<db>/<query>.<format> without this plugin
 
     async def export(datasette, request, send, receive):
