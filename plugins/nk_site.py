@@ -107,8 +107,17 @@ def estimator_label(e: dict) -> str:
     return e["estimator"]
 
 
+REACH = {"up_to": 0, "over": 2}  # where a figure reaches beside its number; every other qualifier: 1
+
+
+def attribution(e: dict) -> int:
+    """2 for a named source, 1 for an article's own voice, 0 for an anonymous one."""
+    return {"anonymous": 0, OWN_VOICE: 1}.get(e.get("estimator_kind"), 1 if e.get("estimator_id") == OWN_VOICE else 2)
+
+
 def figure_phrase(e: dict) -> str:
-    return f"{e['original_wording']} ({estimator_label(e)}, as of {as_of_label(e)})"
+    # The wording quoted as printed ("Approximately 10,000" keeps its capital).
+    return f"“{e['original_wording']}” ({estimator_label(e)}, as of {as_of_label(e)})"
 
 
 def summary(estimates: list[dict], contested: list[dict], denials: list[dict], counts: dict) -> list[str]:
@@ -119,7 +128,10 @@ def summary(estimates: list[dict], contested: list[dict], denials: list[dict], c
     figures = [(e["value_best"] or e["value_high"] or e["value_low"], e) for e in totals]
     figures = [(v, e) for v, e in figures if v is not None]
     if figures:
-        low, high = min(figures, key=lambda f: f[0])[1], max(figures, key=lambda f: f[0])[1]
+        # Of equal numbers, "over 10,000" reaches higher than "about 10,000" and "up to 10,000" lower; then a named
+        # source is cited before an article's own voice repeating it, and both before an anonymous one.
+        low = min(figures, key=lambda f: (f[0], REACH.get(f[1]["qualifier"], 1), -attribution(f[1])))[1]
+        high = max(figures, key=lambda f: (f[0], REACH.get(f[1]["qualifier"], 1), attribution(f[1])))[1]
         latest = max((e["as_of_start"] for _, e in figures if e["as_of_start"]), default=None)
         sources = sorted({estimator_label(e) for _, e in figures})
         if low is high:
@@ -370,7 +382,7 @@ async def home_statuses(datasette) -> list[dict]:
 async def home_context(datasette) -> dict:
     estimates = await rows(datasette, """
         select t.id, t.as_of_start, t.as_of_end, t.as_of_precision, t.as_of_inferred, t.original_wording, t.scope,
-               t.value_low, t.value_best, t.value_high, e.name as estimator, t.estimator_id, r.name as reported_by,
+               t.value_low, t.value_best, t.value_high, e.name as estimator, t.estimator_id, e.kind as estimator_kind, r.name as reported_by,
                t.document_id, t.excerpt, t.qualifier
         from troop_estimates t join actors e on e.id = t.estimator_id left join actors r on r.id = t.reported_by_id
         where t.scope != 'army_size' order by t.as_of_start desc, t.id limit ?""", [HOME_LIMIT])
