@@ -42,9 +42,9 @@ COUNT_CAP = 1000  # matches counted at most: past this, "more than 1,000"
 COUNT_TIME_LIMIT_MS = 200  # a search narrowed by filters may have to read every match to count them
 # A table page, also under datasette-hashed-urls' /nk_russia-<hash>/ prefix, in any format.
 TABLE_PATH = re.compile(rf"^/(?P<db>{DATABASE}(?:-[0-9a-f]{{6,}})?)/(?P<table>[^/.]+)(?P<ext>\.[a-z]+)?$")
-# Arguments of a table page's search form that select nothing when sent empty (the sort list, the blank
-# filter row) or that only say how the search reads its words.
-FORM_ARGS = re.compile(r"^_(?:sort|sort_desc|sort_by_desc|filter_column(?:_\d+)?|filter_value(?:_\d+)?|nocount)$")
+# Arguments that change nothing a ranked search would show: the "descending" box of an empty sort list, and
+# the count switch this plugin adds itself. (Any argument sent empty changes nothing either.)
+NEUTRAL_ARGS = {"_sort_by_desc", "_nocount"}
 
 _terms = contextvars.ContextVar("nk_search_terms", default=((), ()))
 _groups = weakref.WeakKeyDictionary()  # Datasette instance → spelling groups, read once from the database
@@ -117,12 +117,20 @@ def ranked_search_location(path: str, query_string: str, searchable: set[str]) -
     args = urllib.parse.parse_qsl(query_string, keep_blank_values=True)
     given = dict(args)
     # An unused filter row still sends its comparison (`_filter_op=exact`): empty when its column is.
-    kept = [(k, v) for k, v in args if v.strip() and not FORM_ARGS.match(k)
+    kept = [(k, v) for k, v in args if v.strip() and k not in NEUTRAL_ARGS
             and not (k.startswith("_filter_op") and not given.get(k.replace("_op", "_column", 1), "").strip())
             and not (k == "_searchmode" and v == "escaped")]
     if [k for k, _ in kept] != ["_search"]:
         return None
     return f"/{m['db']}/{SEARCH_QUERY}?" + urllib.parse.urlencode({"q": kept[0][1], "in": urllib.parse.unquote(m["table"])})
+
+
+def without_blank_search(path: str, query_string: str) -> str | None:
+    """The query string without a blank `_search` (the table's search box sent empty), which Datasette would
+    hand to FTS5 as an empty query, a syntax error; None when there is none."""
+    args = urllib.parse.parse_qsl(query_string, keep_blank_values=True)
+    kept = [(k, v) for k, v in args if not (k == "_search" and not v.strip())]
+    return urllib.parse.urlencode(kept) if TABLE_PATH.match(path) and kept != args else None
 
 
 def without_full_count(path: str, query_string: str) -> str | None:
@@ -203,14 +211,16 @@ def asgi_wrapper(datasette):
                 return await app(scope, receive, send)
             query = scope.get("query_string", b"").decode("latin-1")
             if "_search" in query and scope.get("method") in ("GET", "HEAD"):
+                unsearched = without_blank_search(scope["path"], query)
+                if unsearched is not None:
+                    scope, query = dict(scope, query_string=unsearched.encode("latin-1")), unsearched
                 location = ranked_search_location(scope["path"], query, set(await searchable_tables(datasette)))
                 if location:
                     # 302 with a short cache: where a table's search leads is the site's choice, not the table's
                     return await Response.redirect(location, headers={"cache-control": "max-age=60"}).asgi_send(send)
                 counted = without_full_count(scope["path"], query)
                 if counted is not None:
-                    scope = dict(scope, query_string=counted.encode("latin-1"))
-                    query = counted
+                    scope, query = dict(scope, query_string=counted.encode("latin-1")), counted
             terms = search_terms(query)
             phrases = variant_phrases(query, await spelling_groups(datasette)) if terms else ()
             token = _terms.set((terms, phrases))
