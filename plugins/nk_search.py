@@ -39,6 +39,9 @@ PREFIX_MIN = 3
 WORD = re.compile(r"\w+")
 SEARCH_QUERY = "search"  # the ranked search (metadata.yml); its `in` names one table to search
 COUNT_CAP = 1000  # matches counted at most: past this, "more than 1,000"
+# Matches the search query ranks per index at most (its `limit 1000` in metadata.yml): past this, the page
+# says that the first ones were ranked.
+POOL = 1000
 COUNT_TIME_LIMIT_MS = 200  # a search narrowed by filters may have to read every match to count them
 # A table page, also under datasette-hashed-urls' /nk_russia-<hash>/ prefix, in any format.
 TABLE_PATH = re.compile(rf"^/(?P<db>{DATABASE}(?:-[0-9a-f]{{6,}})?)/(?P<table>[^/.]+)(?P<ext>\.[a-z]+)?$")
@@ -166,21 +169,36 @@ async def searchable_tables(datasette) -> dict[str, str]:
     return cache[DATABASE]
 
 
-async def search_query_count(datasette, q: str, table: str) -> int | None:
-    """Matches of the search query's words (as it reads them: quotes dropped) in every index, or in `table`'s."""
+def search_count_sentence(counts: dict[str, int], table: str = "") -> str:
+    """What the search page says of its matches, from each index's count (counted up to POOL + 1)."""
+    where = f" in {table.replace('_', ' ')}" if table else ""
+    over = [k.replace("_", " ") for k, n in counts.items() if n > POOL]
+    if not over:
+        return f"{count_phrase(sum(counts.values()))}{where}, best first."
+    return (f"More than {POOL:,} matches{where} (counted no further), best first among the first {POOL:,} "
+            f"matches of {', '.join(over)}: add words to rank every match.")
+
+
+async def search_query_counts(datasette, q: str, table: str) -> dict[str, int] | None:
+    """Matches of the search query's words (as it reads them: quotes dropped) in each index, or in `table`'s,
+    each counted up to POOL + 1."""
     words = q.replace('"', " ").strip()
-    indexes = await searchable_tables(datasette)
     if not words:
         return None  # an empty search lists nothing and counts nothing
-    chosen = ([indexes[table]] if table in indexes else []) if table else list(indexes.values())
+    indexes = await searchable_tables(datasette)
+    chosen = ({table: indexes[table]} if table in indexes else {}) if table else indexes
     if not chosen:
-        return 0
-    union = "\nunion all\n".join(f"select 1 from {escape_sqlite(f)} where {escape_sqlite(f)} match :m" for f in chosen)
+        return {}
+    sql = "\nunion all\n".join(
+        f"select :t{i}, (select count(*) from (select 1 from {escape_sqlite(fts)} where {escape_sqlite(fts)} "
+        f"match :m limit {POOL + 1}))" for i, fts in enumerate(chosen.values()))
+    params = {"m": escape_fts(words), **{f"t{i}": name for i, name in enumerate(chosen)}}
     try:
-        return (await datasette.get_database(DATABASE).execute(
-            capped(union), {"m": escape_fts(words)}, custom_time_limit=COUNT_TIME_LIMIT_MS)).rows[0][0]
+        rows = (await datasette.get_database(DATABASE).execute(
+            sql, params, custom_time_limit=COUNT_TIME_LIMIT_MS)).rows
     except Exception:
         return None  # too slow, or words FTS5 cannot read: the page says nothing rather than a wrong number
+    return {r[0]: r[1] for r in rows}
 
 
 async def table_rows_count(datasette, request, database: str, table: str) -> int | None:
@@ -253,7 +271,8 @@ def extra_template_vars(view_name, database, table, request, datasette):
             and request.path.rstrip("/").endswith(f"/{SEARCH_QUERY}"):
         async def query_count():
             q, table = request.args.get("q") or "", (request.args.get("in") or "").strip().lower()
-            return {"nk_search_count": count_phrase(await search_query_count(datasette, q, table))}
+            counts = await search_query_counts(datasette, q, table)
+            return {"nk_search_count": search_count_sentence(counts, table) if counts is not None else None}
         return query_count
     # The views that feed the search indexes (scripts/search.py, `<table>_fts_source`) are plumbing, like
     # the hidden index tables: the database page lists the other views only (today none).

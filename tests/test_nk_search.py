@@ -100,15 +100,16 @@ def fts_tables(conn) -> list[str]:
 
 
 def bm25_order(conn, words: str, only: str = "") -> list[str]:
-    """Every match of the words in every index (or in one), best bm25 first, ties by table then rowid: computed
-    here table by table, apart from the search query's SQL."""
+    """The matches of the words in every index (or in one; each index's first POOL by rowid), best bm25 first,
+    ties by table then rowid: computed here table by table, apart from the search query's SQL."""
     found = []
     for table in fts_tables(conn):
         if only and table != only:
             continue
-        found += conn.execute(f"select ?, f.rowid, bm25({table}_fts), t.id from {table}_fts f join {table} t "
-                              f"on t.rowid = f.rowid where {table}_fts match ?",
-                              [table, escape_fts(words.replace('"', " ").strip())]).fetchall()
+        matches = conn.execute(f"select ?, f.rowid, bm25({table}_fts), t.id from {table}_fts f join {table} t "
+                               f"on t.rowid = f.rowid where {table}_fts match ? order by f.rowid",
+                               [table, escape_fts(words.replace('"', " ").strip())]).fetchall()
+        found += matches[:plugin().POOL]
     return [f"/nk_russia/{t}/{tilde_encode(i)}" for t, _, _, i in sorted(found, key=lambda r: (r[2], r[0], r[1]))]
 
 
@@ -137,6 +138,19 @@ def test_the_search_query_lists_matches_in_bm25_order(site, conn, words, only):
 def page_rows(html: str) -> list[str]:
     body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
     return re.findall(r'<td class="col-row">.*?href="([^"]+)"', body, flags=re.S)
+
+
+def test_past_the_pool_the_first_matches_of_an_index_are_ranked_and_the_page_says_so(generated_site, generated_build):
+    s = plugin()
+    assert search_sql(generated_build).count(f"match term.m limit {s.POOL})") == 6  # it ranks what the plugin says
+    conn = read_only(generated_build["db"])
+    assert matches_of(conn, "Korea", ["appearances"]) > s.POOL  # the precondition
+    expected = bm25_order(conn, "Korea", "appearances")
+    assert len(expected) == s.POOL
+    rows = generated_site("/nk_russia/search.json?_shape=array&_size=max&q=Korea&in=appearances").json()
+    assert row_paths(rows) == expected
+    page = generated_site("/nk_russia/search?q=Korea&in=appearances").text
+    assert f"best first among the first {s.POOL:,} matches of appearances" in page
 
 
 def test_the_search_query_offers_each_indexed_table(site, conn):
@@ -250,9 +264,9 @@ def test_counts_stop_at_the_cap_and_say_so(generated_site, generated_build):
     s = plugin()
     conn = read_only(generated_build["db"])
     assert matches_of(conn, "Korea", ["appearances"]) > s.COUNT_CAP  # the precondition
-    said = f"More than {s.COUNT_CAP:,} matches (counted no further)"
-    assert said in generated_site("/nk_russia/search?q=Korea").text
-    assert said in generated_site("/nk_russia/search?q=Korea&in=appearances").text
+    assert f"More than {s.POOL:,} matches (counted no further)" in generated_site("/nk_russia/search?q=Korea").text
+    assert f"More than {s.POOL:,} matches in appearances (counted no further)" in \
+        generated_site("/nk_russia/search?q=Korea&in=appearances").text
     page = generated_site("/nk_russia/appearances?_search=Korea&_sort=id").text
     assert f'<span class="nk-search-count">More than {s.COUNT_CAP:,} rows (counted no further)</span>' in page
 
@@ -267,6 +281,10 @@ def test_count_phrases_and_redirect_rules():
         "/nk_russia-abc1234/search?q=x&in=appearances"
     assert s.ranked_search_location("/nk_russia/appearances", "_search=x&_nocount=1", tables) is not None
     assert s.ranked_search_location("/nk_russia/appearances", "_search=x&_filter_column=stance&_filter_op=exact", tables) is None
+    assert s.search_count_sentence({"claims": 2, "quotes": 1}) == "3 matches, best first."
+    assert s.search_count_sentence({"quotes": 1}, "quotes") == "1 match in quotes, best first."
+    assert s.search_count_sentence({"claims": 2, "weapon_mentions": s.POOL + 1}).startswith(
+        f"More than {s.POOL:,} matches (counted no further), best first among the first {s.POOL:,} matches of weapon mentions")
     assert s.without_blank_search("/nk_russia/appearances", "_search=+&_sort=id") == "_sort=id"
     assert s.without_blank_search("/nk_russia/appearances", "_search=x") is None
     assert s.without_full_count("/nk_russia/appearances.json", "_search=x") == "_search=x&_nocount=1"
