@@ -3,9 +3,13 @@
 Journalists keep arbitrary read-only SQL; these limits bound what one query can cost.
 """
 import sqlite3
+import sys
+import traceback
 import urllib.parse
 
+import datasette.handle_exception as default_error_page
 from datasette import hookimpl
+from datasette.utils.asgi import Base400
 from datasette.utils.asgi import Response
 
 # Largest string or blob a query may build: the biggest real value (a document's text) is ~5 KB,
@@ -128,6 +132,24 @@ def asgi_wrapper(datasette):
             await app(scope, receive, send_with_headers)
         return add_headers
     return wrap
+
+
+# Datasette's own error page prints every exception, a 404 included, as a rich traceback with the locals of
+# each frame: about a second of one core per missing page, so that a crawler walking dead links, or anyone,
+# holds a worker at will. The page itself is still Datasette's (its hook renders it); only that print goes.
+default_error_page.rich = None
+
+
+def is_client_error(exception: BaseException) -> bool:
+    return isinstance(exception, Base400) or 400 <= getattr(exception, "status", 500) < 500
+
+
+@hookimpl(tryfirst=True)
+def handle_exception(exception):
+    # A server error is still logged, as a plain traceback (no local values: they can hold a query's data).
+    if not is_client_error(exception):
+        traceback.print_exception(exception, file=sys.stderr)
+    return None  # Datasette renders the page
 
 
 @hookimpl

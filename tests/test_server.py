@@ -209,3 +209,22 @@ def test_only_success_is_cached_for_long(status, given, sent):
     headers = [(b"content-type", b"text/html")] + ([(b"cache-control", given)] if given else [])
     out = dict(hardening.cacheable_only_if_ok(status, headers))
     assert out.get(b"cache-control") == sent
+
+
+def test_a_missing_page_is_answered_without_printing_a_traceback(live_server, built):
+    """Datasette prints each error as a rich traceback with every frame's locals (a second of CPU per 404);
+    client errors print nothing now, server errors a plain traceback."""
+    log = built["dir"] / "server.log"
+    before = log.read_text(errors="replace")
+    status, body, _ = fetch(live_server["url"], "/nk_russia/claims/no-such-claim-for-the-log-test")
+    assert status == 404 and "not found" in body.lower()
+    status, _, _ = fetch(live_server["url"], "/nk_russia/claims?_sort=no_such_column_for_the_log_test")
+    assert status == 500
+    for _ in range(50):  # the worker writes its log line after the response
+        added = log.read_text(errors="replace")[len(before):]
+        if "no_such_column_for_the_log_test" in added and "Traceback" in added:
+            break
+        time.sleep(0.1)
+    assert "no-such-claim-for-the-log-test" in added  # uvicorn's access line: the log is the one being read
+    assert added.count("Traceback") == 1 and "Cannot sort table by no_such_column_for_the_log_test" in added
+    assert "locals" not in added and "╭" not in added  # no rich panel
