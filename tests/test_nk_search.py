@@ -1,10 +1,17 @@
-"""plugins/nk_search.py: matches are marked on pages only; every CSV and JSON export carries clean text."""
+"""plugins/nk_search.py: matches are marked on pages only; every CSV and JSON export carries clean text; the search
+query ranks by bm25 and takes in=<table>; a table searched alone redirects to it; searches are counted up to a cap."""
+import collections
 import re
+import sys
 import urllib.parse
 
 import pytest
+from datasette.utils import escape_fts, tilde_encode
 
-from .conftest import ROOT
+from .conftest import ROOT, read_only
+
+sys.path.insert(0, str(ROOT / "plugins"))
+import nk_paging  # noqa: E402  (a Datasette plugin file, not a package module)
 
 PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
 
@@ -71,28 +78,6 @@ def test_database_page_does_not_list_the_search_plumbing(site):
 
 
 # ---- ranked search, redirect, capped counts (issue #12, point 4) --------------------------------
-
-import asyncio  # noqa: E402
-import collections  # noqa: E402
-
-from datasette.utils import escape_fts, tilde_encode  # noqa: E402
-
-from .conftest import read_only, site_instance  # noqa: E402
-
-sys_path = str(ROOT / "plugins")
-if sys_path not in __import__("sys").path:
-    __import__("sys").path.insert(0, sys_path)
-import nk_paging  # noqa: E402  (a Datasette plugin file, not a package module)
-
-
-@pytest.fixture(scope="module")
-def generated_site(generated_build):
-    """The site over bench-generated data (2,000 appearances): common words match over a thousand rows."""
-    ds = site_instance(generated_build)
-    loop = asyncio.new_event_loop()
-    yield lambda path: loop.run_until_complete(ds.client.get(path))
-    loop.close()
-
 
 def fts_tables(conn) -> list[str]:
     return [r[0][:-4] for r in conn.execute("select name from sqlite_master where type = 'table' and name like '%\\_fts' "
