@@ -45,9 +45,9 @@ POOL = 1000
 COUNT_TIME_LIMIT_MS = 200  # a search narrowed by filters may have to read every match to count them
 # A table page, also under datasette-hashed-urls' /nk_russia-<hash>/ prefix, in any format.
 TABLE_PATH = re.compile(rf"^/(?P<db>{DATABASE}(?:-[0-9a-f]{{6,}})?)/(?P<table>[^/.]+)(?P<ext>\.[a-z]+)?$")
-# Arguments that change nothing a ranked search would show: the "descending" box of an empty sort list, and
-# the count switch this plugin adds itself. (Any argument sent empty changes nothing either.)
-NEUTRAL_ARGS = {"_sort_by_desc", "_nocount"}
+# The count switch this plugin adds itself changes nothing a ranked search would show (nor does any argument
+# sent empty).
+NEUTRAL_ARGS = {"_nocount"}
 
 _terms = contextvars.ContextVar("nk_search_terms", default=((), ()))
 _groups = weakref.WeakKeyDictionary()  # Datasette instance → spelling groups, read once from the database
@@ -111,21 +111,25 @@ def highlight(text: str, pattern) -> Markup | None:
     return Markup("").join(pieces)
 
 
-def ranked_search_location(path: str, query_string: str, searchable: set[str]) -> str | None:
+def ranked_search_location(path: str, query_string: str, searchable: dict[str, str]) -> str | None:
     """The ranked search restricted to the table, for an HTML table page that asks for a search and nothing
-    else; None for anything else (a sort, a filter, a facet, a page size, JSON or CSV, raw FTS syntax)."""
+    else; None for anything else (a sort, a filter, a facet, a page size, JSON or CSV, raw FTS syntax).
+    `searchable`: each table with a full-text index → the column its page is sorted by when none is asked."""
     m = TABLE_PATH.match(path)
-    if not m or m["ext"] or urllib.parse.unquote(m["table"]) not in searchable:
+    table = urllib.parse.unquote(m["table"]) if m else None
+    if not m or m["ext"] or table not in searchable:
         return None
     args = urllib.parse.parse_qsl(query_string, keep_blank_values=True)
     given = dict(args)
-    # An unused filter row still sends its comparison (`_filter_op=exact`): empty when its column is.
+    # The table page's form sends its sort list as shown (the default sort selected, ascending) and its
+    # unused filter row's comparison (`_filter_op=exact`): neither asks for anything.
     kept = [(k, v) for k, v in args if v.strip() and k not in NEUTRAL_ARGS
+            and not (k == "_sort" and v == searchable[table] and "_sort_by_desc" not in given)
             and not (k.startswith("_filter_op") and not given.get(k.replace("_op", "_column", 1), "").strip())
             and not (k == "_searchmode" and v == "escaped")]
     if [k for k, _ in kept] != ["_search"]:
         return None
-    return f"/{m['db']}/{SEARCH_QUERY}?" + urllib.parse.urlencode({"q": kept[0][1], "in": urllib.parse.unquote(m["table"])})
+    return f"/{m['db']}/{SEARCH_QUERY}?" + urllib.parse.urlencode({"q": kept[0][1], "in": table})
 
 
 def without_blank_search(path: str, query_string: str) -> str | None:
@@ -177,6 +181,20 @@ def search_count_sentence(counts: dict[str, int], table: str = "") -> str:
         return f"{count_phrase(sum(counts.values()))}{where}, best first."
     return (f"More than {POOL:,} matches{where} (counted no further), best first among the first {POOL:,} "
             f"matches of {', '.join(over)}: add words to rank every match.")
+
+
+async def default_sorts(datasette) -> dict[str, str]:
+    """Each searchable table → the column its page is sorted by unless asked otherwise, as Datasette's table
+    view chooses it (the metadata's `sort`, else a single primary key), read once per Datasette."""
+    cache = datasette.__dict__.setdefault("_nk_search_sorts", {})
+    if DATABASE not in cache:
+        db = datasette.get_database(DATABASE)
+        sorts = {}
+        for table in await searchable_tables(datasette):
+            keys = await db.primary_keys(table)
+            sorts[table] = datasette.table_metadata(DATABASE, table).get("sort") or (keys[0] if len(keys) == 1 else "")
+        cache[DATABASE] = sorts
+    return cache[DATABASE]
 
 
 async def search_query_counts(datasette, q: str, table: str) -> dict[str, int] | None:
@@ -232,7 +250,7 @@ def asgi_wrapper(datasette):
                 unsearched = without_blank_search(scope["path"], query)
                 if unsearched is not None:
                     scope, query = dict(scope, query_string=unsearched.encode("latin-1")), unsearched
-                location = ranked_search_location(scope["path"], query, set(await searchable_tables(datasette)))
+                location = ranked_search_location(scope["path"], query, await default_sorts(datasette))
                 if location:
                     # 302 with a short cache: where a table's search leads is the site's choice, not the table's
                     return await Response.redirect(location, headers={"cache-control": "max-age=60"}).asgi_send(send)

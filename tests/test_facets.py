@@ -131,7 +131,7 @@ def test_a_broad_search_reports_its_default_facets_as_not_computed(generated_bui
     try:
         plugin.SEARCH_FACET_MATCHES = matches - 1  # as a common word is at a million rows
         # sorted: a table page searched and nothing else redirects to the ranked search (plugins/nk_search.py)
-        broad = loop.run_until_complete(ds.client.get("/nk_russia/appearances?_search=troops&_sort=id")).text
+        broad = loop.run_until_complete(ds.client.get("/nk_russia/appearances?_search=troops&_sort_desc=id")).text
         broad_json = loop.run_until_complete(ds.client.get("/nk_russia/appearances.json?_search=troops")).json()
         plugin.SEARCH_FACET_MATCHES = matches
         narrow = loop.run_until_complete(ds.client.get("/nk_russia/appearances.json?_search=troops")).json()

@@ -1,6 +1,7 @@
 """plugins/nk_search.py: matches are marked on pages only; every CSV and JSON export carries clean text; the search
 query ranks by bm25 and takes in=<table>; a table searched alone redirects to it; searches are counted up to a cap."""
 import collections
+import html.parser
 import re
 import sys
 import urllib.parse
@@ -37,7 +38,7 @@ def test_search_page_marks_matches_at_render_time(site):
     page = site("/nk_russia/search?q=Zelensky").text
     assert "Zelenskyy</mark>" in page
     # a table page searched and sorted stays on Datasette's table view (searched alone, it redirects)
-    table = site("/nk_russia/appearances?_search=Zelensky&_sort=id").text
+    table = site("/nk_russia/appearances?_search=Zelensky&_sort_desc=id").text
     assert "Zelenskyy</mark>" in table
     # another spelling of what was searched is marked whole
     assert "<mark>S-400" in site("/nk_russia/search?q=S400").text
@@ -185,13 +186,56 @@ def test_a_page_reads_the_text_of_its_own_rows_only(generated_build):
     ("_search=troops&_searchmode=escaped", "/nk_russia/search?q=troops&in=appearances"),
 ])
 def test_a_table_page_searched_and_nothing_else_redirects_to_the_ranked_search(site, query, location):
-    response = site(f"/nk_russia/appearances?{query}")
+    check_redirect(site, "/nk_russia/appearances?" + query, location)
+
+
+class FormFields(html.parser.HTMLParser):
+    """The fields a browser submits from one HTML form, in order: text and hidden inputs, checked boxes, and
+    each select's selected option (else its first), by value (else text)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fields, self.select, self.options = [], None, []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "input" and a.get("name") and (a.get("type") not in ("checkbox", "submit") or "checked" in a):
+            self.fields.append((a["name"], a.get("value") or ""))
+        elif tag == "select":
+            self.select, self.options = a.get("name"), []
+        elif tag == "option" and self.select:
+            self.options.append([a.get("value"), "selected" in a, ""])
+
+    def handle_data(self, data):
+        if self.select and self.options:
+            self.options[-1][2] += data
+
+    def handle_endtag(self, tag):
+        if tag == "select" and self.select:
+            value, _, text = next((o for o in self.options if o[1]), self.options[0])
+            self.fields.append((self.select, value if value is not None else text.strip()))
+            self.select = None
+
+
+@pytest.mark.parametrize("table", ["appearances", "troop_estimates", "documents"])
+def test_the_table_pages_own_search_box_lands_on_the_ranked_search(site, table):
+    form = site(f"/nk_russia/{table}").text.split('<form class="filters"', 1)[1].split("</form>", 1)[0]
+    parser = FormFields()
+    parser.feed(form)
+    sent = [(k, "troops" if k == "_search" else v) for k, v in parser.fields]
+    assert dict(sent).get("_sort")  # the precondition: the form sends the sort it shows, the table's default
+    check_redirect(site, f"/nk_russia/{table}?" + urllib.parse.urlencode(sent), f"/nk_russia/search?q=troops&in={table}")
+
+
+def check_redirect(site, path, location):
+    response = site(path)
     assert response.status_code == 302 and response.headers["location"] == location
     assert 0 < s_max_age(response.headers["cache-control"]) <= 300
     followed = site(location)
     assert followed.status_code == 200
     if "troops" in location:
-        assert page_rows(followed.text) and {p.split("/")[2] for p in page_rows(followed.text)} == {"appearances"}
+        table = location.rsplit("in=", 1)[1]
+        assert page_rows(followed.text) and {p.split("/")[2] for p in page_rows(followed.text)} == {table}
 
 
 def s_max_age(header: str) -> int:
@@ -199,7 +243,7 @@ def s_max_age(header: str) -> int:
 
 
 @pytest.mark.parametrize("path", [
-    "/nk_russia/appearances?_search=troops&_sort=id", "/nk_russia/appearances?_search=troops&_sort_desc=id",
+    "/nk_russia/appearances?_search=troops&_sort=stance", "/nk_russia/appearances?_search=troops&_sort_desc=id",
     "/nk_russia/appearances?_search=troops&stance=asserts", "/nk_russia/appearances?_search=troops&_facet=stance",
     "/nk_russia/appearances?_search=troops&_filter_column_1=stance&_filter_op_1=exact&_filter_value_1=asserts",
     "/nk_russia/appearances?_search=troops&_searchmode=raw", "/nk_russia/appearances?_search=troops&_size=10",
@@ -252,7 +296,7 @@ def test_counts_stop_at_the_cap_and_say_so(generated_site, generated_build):
     assert f"More than {s.POOL:,} matches (counted no further)" in generated_site("/nk_russia/search?q=Korea").text
     assert f"More than {s.POOL:,} matches in appearances (counted no further)" in \
         generated_site("/nk_russia/search?q=Korea&in=appearances").text
-    page = generated_site("/nk_russia/appearances?_search=Korea&_sort=id").text
+    page = generated_site("/nk_russia/appearances?_search=Korea&_sort_desc=id").text
     assert f'<span class="nk-search-count">More than {s.COUNT_CAP:,} rows (counted no further)</span>' in page
 
 
@@ -261,9 +305,12 @@ def test_count_phrases_and_redirect_rules():
     assert s.count_phrase(1) == "1 match" and s.count_phrase(0) == "0 matches" and s.count_phrase(None) is None
     assert s.count_phrase(s.COUNT_CAP) == f"{s.COUNT_CAP:,} matches"
     assert s.count_phrase(s.COUNT_CAP + 1, "row", "rows") == f"More than {s.COUNT_CAP:,} rows (counted no further)"
-    tables = {"appearances"}
+    tables = {"appearances": "id"}
     assert s.ranked_search_location("/nk_russia-abc1234/appearances", "_search=x", tables) == \
         "/nk_russia-abc1234/search?q=x&in=appearances"
+    assert s.ranked_search_location("/nk_russia/appearances", "_search=x&_sort=id", tables) is not None
+    assert s.ranked_search_location("/nk_russia/appearances", "_search=x&_sort=id&_sort_by_desc=on", tables) is None
+    assert s.ranked_search_location("/nk_russia/appearances", "_search=x&_sort=stance", tables) is None
     assert s.ranked_search_location("/nk_russia/appearances", "_search=x&_nocount=1", tables) is not None
     assert s.ranked_search_location("/nk_russia/appearances", "_search=x&_filter_column=stance&_filter_op=exact", tables) is None
     assert s.search_count_sentence({"claims": 2, "quotes": 1}) == "3 matches, best first."
