@@ -37,6 +37,9 @@ PARAM_CHOICES = {
 }
 # A query whose parameter names its subject answers nothing until one is chosen; the others list everything.
 REQUIRED_PARAMS = {"actor", "document", "q"}
+# Past this many choices a list helps nobody (and at a million rows it would be megabytes of <option> on every
+# query page): the field becomes a text box, which the queries match by name or part of one anyway.
+MAX_CHOICES = 300
 
 
 def lead_order(columns: list[str], table: str) -> list[int] | None:
@@ -69,14 +72,22 @@ def no_rows_message(params: dict, labels: dict) -> str:
 
 # ---- hooks --------------------------------------------------------------------------------------
 
+def capped(sql: str, limit: int = MAX_CHOICES) -> str:
+    """The choices' SQL stopping one row past the cap: enough to know the list is too long."""
+    return f"select * from ({sql}) limit {int(limit) + 1}"
+
+
 async def param_choices(datasette, names) -> dict:
+    """Each listed parameter's choices, or None where there are more than MAX_CHOICES. Read once per worker:
+    the database is immutable, and a list is the same on every request."""
     db = datasette.get_database(DATABASE)
-    choices = {}
+    cache = datasette.__dict__.setdefault("_nk_param_choices", {})
     for name in names:
         sql = PARAM_CHOICES.get(name, (None, None))[0]
-        if sql:
-            choices[name] = [dict(r) for r in (await db.execute(sql)).rows]
-    return choices
+        if sql and name not in cache:
+            rows = [dict(r) for r in (await db.execute(capped(sql))).rows]
+            cache[name] = rows if len(rows) <= MAX_CHOICES else None
+    return {name: cache[name] for name in names if name in cache}
 
 
 @hookimpl

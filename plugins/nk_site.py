@@ -30,6 +30,9 @@ HOME_LIMIT = 25
 # A claim panel (on its claim page and every row page of the claim) lists at most this many appearances:
 # a claim made hundreds of times would otherwise make every one of those pages hundreds of kilobytes.
 CLAIM_LIMIT = 100
+# A fact's row page is about that one row: its claim panel lists fewer (every curated claim fits: at most 16
+# appearances and 15 origins today), its own origin first, and links to the claim page for the rest.
+ROW_PAGE_LIMIT = 20
 
 
 # ---- pure helpers -------------------------------------------------------------------------------
@@ -233,18 +236,18 @@ async def actor(datasette, actor_id):
     return await one(datasette, "select id, name, kind, role, country from actors where id = ?", [actor_id])
 
 
-async def claim_context(datasette, claim_id: str) -> dict | None:
+async def claim_context(datasette, claim_id: str, limit: int = CLAIM_LIMIT, row_id: str | None = None) -> dict | None:
     claim = await one(datasette, "select * from claim_evidence where claim_id = ?", [claim_id])
     if claim is None:
         return None
-    # claim["appearances"] stays the count; at most CLAIM_LIMIT of them are listed, with a link to the rest.
+    # claim["appearances"] stays the count; at most `limit` of them are listed, with a link to the rest.
     claim["listed"] = await rows(datasette, """
         select a.id, a.stance, a.excerpt, a.document_id, s.name as speaker, s.id as speaker_id,
                r.name as reported_by, r.id as reported_by_id, d.label as document_label
         from appearances a join actors s on s.id = a.speaker_id left join actors r on r.id = a.reported_by_id
         join documents d on d.id = a.document_id
-        where a.claim_id = ? order by a.document_id, a.char_start limit ?""", [claim_id, CLAIM_LIMIT])
-    claim.update(await evidence_context(datasette, claim_id))
+        where a.claim_id = ? order by a.document_id, a.char_start limit ?""", [claim_id, limit])
+    claim.update(await evidence_context(datasette, claim_id, limit, row_id))
     claim["relations"] = await rows(datasette, """
         select r.relation, r.basis, c.id as other_id, c.claim as other, 'out' as way
         from claim_relations r join claims c on c.id = r.related_claim_id where r.claim_id = :id
@@ -267,13 +270,16 @@ async def status_labels(datasette) -> dict:
     return {r["code"]: r["label"] for r in await rows(datasette, "select code, label from evidence_definitions")}
 
 
-async def evidence_context(datasette, claim_id: str) -> dict:
-    """Why the claim has its status: every origin, counted or discounted and by which rule (claim_origins)."""
+async def evidence_context(datasette, claim_id: str, limit: int = CLAIM_LIMIT, row_id: str | None = None) -> dict:
+    """Why the claim has its status: its origins, counted or discounted and by which rule (claim_origins), at most
+    `limit`, the one holding row_id (a row page's own row) first."""
     origins = await rows(datasette, """
         select origin_id, stance, stances, actors, organisations, document_id, appearance_ids, appearances, merged_by,
                counted, discounted_by, superseded_by, independent_group, date_used, date_source
-        from claim_origins where claim_id = ? order by counted desc, stance desc, document_id, sentence_start
-        limit ?""", [claim_id, CLAIM_LIMIT])
+        from claim_origins where claim_id = :claim
+        order by instr(', ' || appearance_ids || ', ', ', ' || :row || ', ') > 0 desc,
+                 counted desc, stance desc, document_id, sentence_start
+        limit :limit""", {"claim": claim_id, "row": row_id or "", "limit": limit})
     for o in origins:
         o["appearance_list"] = o["appearance_ids"].split(", ")
         o["superseded_list"] = o["superseded_by"].split(", ") if o["superseded_by"] else []
@@ -313,7 +319,7 @@ async def fact_context(datasette, table: str, pk: str, request) -> dict | None:
     return {
         "row": row, "document": doc, "speaker": speaker, "reported_by": reported_by, "what": what,
         "passage": passage(doc["text"], row["char_start"], row["char_end"]),
-        "claim": await claim_context(datasette, row["claim_id"]) if row.get("claim_id") else None,
+        "claim": await claim_context(datasette, row["claim_id"], ROW_PAGE_LIMIT, pk) if row.get("claim_id") else None,
         "citations": citations(what, doc, row["char_start"], row["char_end"], dataset_citation_fields(datasette.metadata),
                                url, datetime.date.today()),
         "document_reference": document_reference(doc),

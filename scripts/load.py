@@ -34,11 +34,14 @@ def create_table_sql(res: dict) -> str:
 
 
 def index_sql(res: dict) -> list[str]:
-    """Indexes for the facet columns and the normalised dates (sorted and date-faceted at any size)."""
-    table = res["name"]
+    """Indexes for the facet columns and the normalised dates (sorted and date-faceted at any size), each followed
+    by the primary key: a filtered table page (`?stance=asserts`) is ordered by the key, and with the key in the
+    index SQLite reads the page's rows in order and stops, instead of sorting every match (1.6 s for 650,000
+    rows at a million appearances, past the SQL time limit)."""
+    table, pk = res["name"], primary_key(res)
     columns = facet_fields(res) + [f["name"] for f in derived_fields(res) if f.get("normalisedDate")]
-    return [f"CREATE INDEX {quote_identifier(f'idx_{table}_{col}')} ON {quote_identifier(table)}({quote_identifier(col)})"
-            for col in columns]
+    return [f"CREATE INDEX {quote_identifier(f'idx_{table}_{col}')} ON {quote_identifier(table)}"
+            f"({quote_identifier(col)}, {quote_identifier(pk)})" for col in columns if col != pk]
 
 
 def typed_sql(field: dict) -> str:

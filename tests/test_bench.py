@@ -37,6 +37,10 @@ def test_quick_bench_runs_end_to_end(tmp_path):
     text = report.read_text(encoding="utf-8")
     assert "## Build" in text and "## Serving" in text and "## Targets" in text and "seconds per stage" in text
     assert "same output" in text and "## Cache headers for a CDN" in text and "## Capacity plan" in text
+    from bench.run import BUILDS, plot
+    labels = plot(data, tmp_path / "cost.png")
+    assert {label for _, label in BUILDS} <= set(labels)  # ours, both baselines and csvs-to-sqlite
+    assert "table_html" in labels and "home (stock)" in labels  # stock answers its home page at any scale
     again = tmp_path / "again.md"
     subprocess.run([sys.executable, "-m", "bench.run", "--report-only", "--results", str(results), "--report", str(again)],
                    cwd=ROOT, check=True, timeout=120)

@@ -17,7 +17,8 @@ def scope(path="/nk_russia", query=b"", method="GET", host=b"example.org"):
 @pytest.mark.parametrize("s, cached", [
     (scope(), True), (scope(path="/nk_russia-1a2b3c4"), True), (scope(path="/nk_russia-other"), False),
     (scope(query=b"sql=select+1"), False), (scope(method="POST"), False),
-    (scope(path="/nk_russia/claims"), False), (scope(path="/"), False), ({"type": "lifespan"}, False)])
+    (scope(path="/nk_russia/claims"), False), (scope(path="/"), True), (scope(path="/about"), True),
+    (scope(path="/about/x"), False), (scope(path="/", query=b"x=1"), False), ({"type": "lifespan"}, False)])
 def test_only_a_plain_get_of_the_database_page_is_cached(s, cached):
     assert (nk_page_cache.cache_key(s) is not None) == cached
 
@@ -27,6 +28,19 @@ def test_hosts_are_kept_apart_and_cookies_never_stored():
     assert nk_page_cache.storable({"status": 200, "headers": [(b"content-type", b"text/html")]})
     assert not nk_page_cache.storable({"status": 200, "headers": [(b"Set-Cookie", b"x=1")]})
     assert not nk_page_cache.storable({"status": 500, "headers": []})
+
+
+@pytest.mark.parametrize("path", ["/", "/about"])
+def test_home_and_method_pages_are_the_same_page_the_second_time(built, path):
+    import asyncio
+    ds = site_instance(built)
+    loop = asyncio.new_event_loop()
+    try:
+        first, second = (loop.run_until_complete(ds.client.get(path)) for _ in range(2))
+    finally:
+        loop.close()
+    assert first.status_code == second.status_code == 200 and first.content == second.content
+    assert "set-cookie" not in first.headers and "content-security-policy" in second.headers
 
 
 def test_the_database_page_is_the_same_page_the_second_time(built):

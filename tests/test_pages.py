@@ -107,3 +107,33 @@ def test_home_has_no_column_empty_on_every_row(site, conn):
     troops = page[page.index('<section id="troops">'):]
     carried = conn.execute("SELECT count(*) FROM troop_estimates WHERE reported_by_id IS NOT NULL AND scope != 'army_size'").fetchone()[0]
     assert ("<th>Carried by</th>" in troops) == bool(carried)
+
+
+def test_document_contents_reads_each_fact_table_through_its_document_index(conn):
+    """SQLite does not push the document filter into a UNION ALL under a join: each branch filters itself,
+    or the page reads every row of five tables (seconds at a million rows)."""
+    import yaml
+    sql = yaml.safe_load((ROOT / "metadata.yml").read_text(encoding="utf-8"))["databases"]["nk_russia"]["queries"]["document_contents"]["sql"]
+    plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, {"document": "001"})]
+    for alias, table in (("a", "appearances"), ("q", "quotes"), ("m", "weapon_mentions"), ("p", "weapon_specs"), ("t", "troop_estimates")):
+        assert f"SEARCH {alias} USING INDEX idx_{table}_document_id (document_id=?)" in plan, plan
+    by_label = conn.execute(sql, {"document": "Pentagon confirms"}).fetchall()
+    assert by_label and {r[4] for r in by_label} == {conn.execute("SELECT id FROM documents WHERE label LIKE 'Pentagon confirms%'").fetchone()[0]}
+
+
+def test_a_parameter_with_more_choices_than_fit_a_list_becomes_a_text_box(tmp_path):
+    """A fixture database (not news) with more actors than MAX_CHOICES, served by a real Datasette."""
+    import asyncio
+    import sqlite3
+    from datasette.app import Datasette
+    db = tmp_path / "nk_russia.db"
+    with sqlite3.connect(db) as c:
+        c.execute("CREATE TABLE actors (id TEXT PRIMARY KEY, name TEXT)")
+        c.executemany("INSERT INTO actors VALUES (?, ?)", [(f"fixture-{i}", f"Fixture actor {i:04d}") for i in range(nk_pages.MAX_CHOICES + 1)])
+    ds = Datasette([str(db)])
+    assert asyncio.run(nk_pages.param_choices(ds, ["actor", "q"])) == {"actor": None}
+    with sqlite3.connect(db) as c:
+        c.execute("DELETE FROM actors WHERE id = 'fixture-0'")
+    fewer = Datasette([str(db)])
+    (choices,) = asyncio.run(nk_pages.param_choices(fewer, ["actor"])).values()
+    assert len(choices) == nk_pages.MAX_CHOICES and choices[0] == {"value": "Fixture actor 0001", "label": "Fixture actor 0001"}

@@ -46,8 +46,8 @@ def test_a_query_with_a_limit_of_its_own_can_only_be_wrapped():
 
 
 def test_pages_keep_the_querys_own_plan(generated_site):
-    """A page is the query with a LIMIT of its own, not a subquery: SQLite still pushes document_contents'
-    document filter into each branch of its UNION ALL instead of reading every fact table whole."""
+    """A page is the query with a LIMIT of its own, not a subquery: SQLite keeps the plan the query was written for
+    (document_contents: each branch of its UNION ALL through its document index) instead of reading the tables whole."""
     page = generated_site("/nk_russia/document_contents").text
     assert "limit 100 offset 0" in page and "select * from (" not in page
 

@@ -149,11 +149,12 @@ def test_claim_panel_lists_at_most_claim_limit_appearances_and_links_to_all(gene
     db.close()
     assert count > nk_site.CLAIM_LIMIT
     ds = site_instance(generated_build)
-    for path in (f"/nk_russia/claims/{claim}", f"/nk_russia/appearances/{first}"):
+    for path, limit in ((f"/nk_russia/claims/{claim}", nk_site.CLAIM_LIMIT), (f"/nk_russia/appearances/{first}", nk_site.ROW_PAGE_LIMIT)):
         page = asyncio.run(ds.client.get(path)).text
         panel = page[page.index('<section class="nk-claim">'):]
         panel = panel[:panel.index("</section>")]
-        assert panel.count('<a href="/nk_russia/appearances/') == nk_site.CLAIM_LIMIT, path
+        listed = panel[panel.index("<h3>Every appearance</h3>"):]
+        assert listed.count('<a href="/nk_russia/appearances/') == limit, path
         assert f"{count} appearances in" in panel
         assert f'href="/nk_russia/appearances?claim_id={claim}"' in panel
 
@@ -287,3 +288,18 @@ def test_csv_and_json_exports_match_the_database(site, conn, table):
         assert {k: ("" if v is None else str(v)) for k, v in row.items()} == {k: v or "" for k, v in from_csv[row_id].items()}
     from_json = {r[pk]: r for r in json.loads(site(f"/nk_russia/{table}.json?_shape=array&_size=max").text)}
     assert from_json == db_rows
+
+
+def test_a_row_page_lists_its_own_origin_even_past_the_row_page_limit(generated_build):
+    db = read_only(generated_build["db"])
+    claim, origins = db.execute("SELECT claim_id, origins FROM claim_evidence ORDER BY origins DESC LIMIT 1").fetchone()
+    assert origins > nk_site.ROW_PAGE_LIMIT
+    # the appearance of the origin that sorts last on the claim page
+    (ids,) = db.execute("SELECT appearance_ids FROM claim_origins WHERE claim_id = ? ORDER BY counted DESC, stance DESC, "
+                        "document_id DESC, sentence_start DESC LIMIT 1", [claim]).fetchone()
+    db.close()
+    row = ids.split(", ")[0]
+    page = asyncio.run(site_instance(generated_build).client.get(f"/nk_russia/appearances/{row}")).text
+    here = page[page.index('class="nk-here"'):]
+    assert "(this row)" in here[:here.index("</tr>")]
+    assert f"The first {nk_site.ROW_PAGE_LIMIT} of {origins} origins." in page
