@@ -177,6 +177,8 @@ def search_count_sentence(counts: dict[str, int], table: str = "") -> str:
     """What the search page says of its matches, from each index's count (counted up to POOL + 1)."""
     where = f" in {table.replace('_', ' ')}" if table else ""
     over = [k.replace("_", " ") for k, n in counts.items() if n > POOL]
+    if not sum(counts.values()):
+        return f"No matches{where}."
     if not over:
         return f"{count_phrase(sum(counts.values()))}{where}, best first."
     return (f"More than {POOL:,} matches{where} (counted no further), best first among the first {POOL:,} "

@@ -315,6 +315,7 @@ def test_count_phrases_and_redirect_rules():
     assert s.ranked_search_location("/nk_russia/appearances", "_search=x&_filter_column=stance&_filter_op=exact", tables) is None
     assert s.search_count_sentence({"claims": 2, "quotes": 1}) == "3 matches, best first."
     assert s.search_count_sentence({"quotes": 1}, "quotes") == "1 match in quotes, best first."
+    assert s.search_count_sentence({"quotes": 0}, "quotes") == "No matches in quotes."
     assert s.search_count_sentence({"claims": 2, "weapon_mentions": s.POOL + 1}).startswith(
         f"More than {s.POOL:,} matches (counted no further), best first among the first {s.POOL:,} matches of weapon mentions")
     assert s.without_blank_search("/nk_russia/appearances", "_search=+&_sort=id") == "_sort=id"
