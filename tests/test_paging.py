@@ -1,5 +1,4 @@
 """plugins/nk_paging.py: canned query pages show one page of rows; CSV and JSON keep every row."""
-import asyncio
 import csv
 import io
 import re
@@ -9,20 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, site_instance
+from .conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "plugins"))
 import nk_paging  # noqa: E402  (a Datasette plugin file, not a package module)
 
 QUERY = "weapon_systems_by_status"  # reads a precomputed table; over a hundred rows in the generated build
-
-
-@pytest.fixture(scope="module")
-def generated_site(generated_build):
-    ds = site_instance(generated_build)
-    loop = asyncio.new_event_loop()
-    yield lambda path: loop.run_until_complete(ds.client.get(path))
-    loop.close()
 
 
 def table_rows(html: str) -> list[str]:
