@@ -49,7 +49,7 @@ def test_pages_keep_the_querys_own_plan(generated_site):
     """A page is the query with a LIMIT of its own, not a subquery: SQLite keeps the plan the query was written for
     (document_contents: each branch of its UNION ALL through its document index) instead of reading the tables whole."""
     page = generated_site("/nk_russia/document_contents").text
-    assert "limit 100 offset 0" in page and "select * from (" not in page
+    assert f"limit {nk_paging.PAGE_ROWS + 1} offset 0" in page and "select * from (" not in page
 
 
 @pytest.mark.parametrize("path, args, name", [
@@ -60,12 +60,12 @@ def test_only_html_pages_of_one_query_or_table_are_paged(path, args, name):
 
 
 def test_links_keep_the_other_arguments():
-    p = nk_paging.pager("/nk_russia/search", {"q": "S-400", "_offset": "200"}, 200, True)
+    p = nk_paging.pager("/nk_russia/search", {"q": "S-400", "_offset": "200"}, 200)
     assert p["previous"] == "/nk_russia/search?q=S-400&_offset=100"
     assert p["next"] == "/nk_russia/search?q=S-400&_offset=300"
-    first = nk_paging.pager("/nk_russia/search", {"q": "x"}, 0, False)
-    assert first["previous"] is None and first["next"] is None
-    assert nk_paging.pager("/nk_russia/search", {"q": "x", "_offset": "100"}, 100, False)["previous"] == "/nk_russia/search?q=x"
+    first = nk_paging.pager("/nk_russia/search", {"q": "x"}, 0)
+    assert first["previous"] is None and first["next"] == "/nk_russia/search?q=x&_offset=100"
+    assert nk_paging.pager("/nk_russia/search", {"q": "x", "_offset": "100"}, 100)["previous"] == "/nk_russia/search?q=x"
 
 
 def test_html_shows_one_page_in_the_querys_order_and_csv_json_every_row(generated_site):
