@@ -17,7 +17,7 @@ import urllib.parse
 from datasette import hookimpl
 from datasette.utils import derive_named_parameters
 
-PAGE_ROWS = 100
+PAGE_ROWS = 50  # as a table page (settings.json default_page_size): a journalist reads a page, a download takes all
 MAX_OFFSET = 1_000_000  # past this a crawler, not a reader, is paging
 # The request being served (path, query arguments) and, once a query was paged, what the pager needs.
 REQUEST = contextvars.ContextVar("nk_paging_request", default=None)

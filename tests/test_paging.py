@@ -21,7 +21,10 @@ def table_rows(html: str) -> list[str]:
     return re.findall(r'<td class="col-row">.*?href="([^"]+)"', body, flags=re.S)
 
 
-@pytest.mark.parametrize("value, offset", [("", 0), ("100", 100), ("150", 100), ("-5", 0), ("x", 0),
+P = nk_paging.PAGE_ROWS
+
+
+@pytest.mark.parametrize("value, offset", [("", 0), (str(2 * P), 2 * P), (str(2 * P + P // 2), 2 * P), ("-5", 0), ("x", 0),
                                            ("99999999999", nk_paging.MAX_OFFSET)])
 def test_offset_is_a_whole_page_within_bounds(value, offset):
     assert nk_paging.requested_offset({"_offset": value}) == offset
@@ -60,12 +63,12 @@ def test_only_html_pages_of_one_query_or_table_are_paged(path, args, name):
 
 
 def test_links_keep_the_other_arguments():
-    p = nk_paging.pager("/nk_russia/search", {"q": "S-400", "_offset": "200"}, 200)
-    assert p["previous"] == "/nk_russia/search?q=S-400&_offset=100"
-    assert p["next"] == "/nk_russia/search?q=S-400&_offset=300"
+    p = nk_paging.pager("/nk_russia/search", {"q": "S-400", "_offset": str(2 * P)}, 2 * P)
+    assert p["previous"] == f"/nk_russia/search?q=S-400&_offset={P}"
+    assert p["next"] == f"/nk_russia/search?q=S-400&_offset={3 * P}"
     first = nk_paging.pager("/nk_russia/search", {"q": "x"}, 0)
-    assert first["previous"] is None and first["next"] == "/nk_russia/search?q=x&_offset=100"
-    assert nk_paging.pager("/nk_russia/search", {"q": "x", "_offset": "100"}, 100)["previous"] == "/nk_russia/search?q=x"
+    assert first["previous"] is None and first["next"] == f"/nk_russia/search?q=x&_offset={P}"
+    assert nk_paging.pager("/nk_russia/search", {"q": "x", "_offset": str(P)}, P)["previous"] == "/nk_russia/search?q=x"
 
 
 def test_html_shows_one_page_in_the_querys_order_and_csv_json_every_row(generated_site):
