@@ -114,7 +114,10 @@ def our_pages(db: Path) -> dict:
         "table_json": "/nk_russia/appearances.json",
         "faceted_table": "/nk_russia/appearances?_facet=stance&_facet=speaker_id",
         "filtered_facets": "/nk_russia/appearances?stance=denies",
-        "full_text_search": "/nk_russia/appearances?_search=troops",
+        # Where a table page's search lands (?_search= on the HTML page redirects to the ranked search of that
+        # table, plugins/nk_search.py); the table's own JSON search is Datasette's, without a full count.
+        "full_text_search": "/nk_russia/search?q=troops&in=appearances",
+        "table_search_json": "/nk_russia/appearances.json?_search=troops",
         "row_page": f"/nk_russia/appearances/{first(db, 'select id from appearances order by id limit 1')}",
         "document_page": f"/nk_russia/documents/{first(db, 'select id from documents order by id limit 1')}",
         "csv_export": "/nk_russia/claims.csv",
@@ -319,14 +322,15 @@ def report(results: dict) -> str:
 
 # Why a page type can miss p99 ≤ 300 ms at 8 clients: what is left of its cost once the fixes of issue 12 are in.
 PAGE_REASONS = {
-    "table_html": "Datasette's own table rendering takes about 25–30 ms of Python per 50-row page, and the default facets' labels are looked up; the worker processes share the machine's cores, so at 8 clients each request waits for the others on its core",
+    "table_html": "Datasette's own table rendering takes about 25–30 ms of Python per 50-row page (Jinja in async mode, a render_cell hook per cell), and the default facets' labels are looked up; the worker processes share the machine's cores, so at 8 clients each request waits for the others on its core",
     "faceted_table": "the default facets read the build's counts (an indexed lookup each); what is left is Datasette's table page itself, as for table_html",
     "filtered_facets": "the facets read the build's counts for the one filter, but Datasette still counts the filtered rows (an index range) and renders the page",
-    "full_text_search": "Datasette's table search materialises every FTS5 match, orders the page by the table's sort column and counts all matches; the default facets under a search are Datasette's GROUP BY over the matches (each bounded by facet_time_limit_ms)",
-    "row_page": "the row page gathers the claim's other appearances (at most 100 listed) and related claims, then renders them",
+    "full_text_search": "the ranked search scores each kind's first 1,000 matches with bm25 (about 3 µs a match), reads and snippets only the 100 rows shown, then runs the ranking once more to learn whether a next page exists",
+    "table_search_json": "Datasette's table search materialises every FTS5 match and orders them by the table's key; only the full count is skipped",
+    "row_page": "the row page reads the row, its passage, its claim's status, 20 of its origins and appearances and its release history, and renders them with Datasette's row template",
     "document_page": "the document page marks every cited span of the document, one segment per span edge",
-    "home": "the home page renders every summary table on one page",
-    "query:search": "it searches six FTS5 indexes and builds a highlighted snippet for each match; the HTML page stops at 100 rows",
+    "home": "the home page is rendered once per worker and then served from memory; what is left is the network and the ASGI stack",
+    "query:search": "it ranks each of six FTS5 indexes' first 1,000 matches with bm25 and snippets the 100 rows shown; the next-page probe runs the ranking again",
 }
 QUERY_REASON = ("the HTML page renders 100 rows (plugins/nk_paging.py) of a precomputed table and probes for a next page; "
                 "what is left is Datasette's query page itself, sharing the cores with the other clients")

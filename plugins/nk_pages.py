@@ -30,6 +30,10 @@ PARAM_CHOICES = {
               "What the figure counts"),
     "status": ("select distinct status as value, status as label from weapon_mention_counts order by 1", "Status"),
     "q": (None, "Words to search for"),
+    # The tables that have a full-text index (scripts/search.py names it <table>_fts): the search query's kinds.
+    "in": ("select substr(name, 1, length(name) - 4) as value, replace(substr(name, 1, length(name) - 4), '_', ' ') "
+           "as label from sqlite_master where type = 'table' and name like '%\\_fts' escape '\\' "
+           "and sql like 'CREATE VIRTUAL TABLE%fts5%' order by name", "Search in"),
 }
 # A query whose parameter names its subject answers nothing until one is chosen; the others list everything.
 REQUIRED_PARAMS = {"actor", "document", "q"}

@@ -17,7 +17,7 @@ import urllib.parse
 from datasette import hookimpl
 from datasette.utils import derive_named_parameters
 
-PAGE_ROWS = 100
+PAGE_ROWS = 50  # as a table page (settings.json default_page_size): a journalist reads a page, a download takes all
 MAX_OFFSET = 1_000_000  # past this a crawler, not a reader, is paging
 # The request being served (path, query arguments) and, once a query was paged, what the pager needs.
 REQUEST = contextvars.ContextVar("nk_paging_request", default=None)
@@ -79,11 +79,12 @@ def page_link(path: str, args: dict, offset: int) -> str:
     return path + ("?" + urllib.parse.urlencode(kept) if kept else "")
 
 
-def pager(path: str, args: dict, offset: int, more: bool) -> dict:
-    """Where the page is (its offset; the template counts the rows shown) and links to the pages either side."""
+def pager(path: str, args: dict, offset: int) -> dict:
+    """Where the page is and links to the pages either side. The page's SQL asks for one row past the page: the
+    template shows PAGE_ROWS rows and the next link only when that extra row came back (no second query)."""
     return {"offset": offset, "page_rows": PAGE_ROWS,
             "previous": page_link(path, args, max(0, offset - PAGE_ROWS)) if offset else None,
-            "next": page_link(path, args, offset + PAGE_ROWS) if more else None}
+            "next": page_link(path, args, offset + PAGE_ROWS)}
 
 
 # ---- hooks --------------------------------------------------------------------------------------
@@ -129,23 +130,12 @@ def canned_queries(datasette, database):
                 offset = requested_offset(request["args"])
                 form = await page_form(datasette, database, name, query["sql"])
                 # params kept as declared (or derived from the original SQL): the page adds none.
-                paged = dict(query, sql=form(query["sql"], offset), params=query.get("params"))
+                paged = dict(query, sql=form(query["sql"], offset, rows=PAGE_ROWS + 1), params=query.get("params"))
                 request["paged"] = {"database": database, "name": name, "sql": query["sql"], "offset": offset,
                                     "query": paged, "form": form}
         paged = request["paged"]
         return {**originals, paged["name"]: paged["query"]} if paged and paged["database"] == database else originals
     return with_page
-
-
-async def has_more(datasette, paged: dict, args: dict) -> bool:
-    """Whether a row follows this page: the query asked for its first row past the page, no more."""
-    db = datasette.get_database(paged["database"])
-    names = await derive_named_parameters(db, paged["sql"])
-    params = {n: args.get(n) or "" for n in names}
-    try:
-        return bool((await db.execute(paged["form"](paged["sql"], paged["offset"] + PAGE_ROWS, rows=1), params)).rows)
-    except Exception:
-        return False  # the page itself shows the query's error
 
 
 @hookimpl
@@ -154,7 +144,4 @@ def extra_template_vars(template, request, datasette):
     if not paged or not template.startswith("query") or request is None:
         return {}
 
-    async def page_vars():
-        args = REQUEST.get()["args"]
-        return {"nk_pager": pager(request.path, args, paged["offset"], await has_more(datasette, paged, args))}
-    return page_vars
+    return {"nk_pager": pager(request.path, REQUEST.get()["args"], paged["offset"])}

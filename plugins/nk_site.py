@@ -95,8 +95,29 @@ def as_of_label(e: dict) -> str:
     return e["as_of_start"]
 
 
+# The actor standing for an article's own voice: each article is a source of its own, named by its number.
+OWN_VOICE = "unattributed"
+
+
+def estimator_label(e: dict) -> str:
+    """Who gives a figure, as a sentence can say it: 'article 004, in its own words' rather than the own-voice
+    actor's name, which is one name for every article."""
+    if e.get("estimator_id") == OWN_VOICE and e.get("document_id"):
+        return f"article {e['document_id'][:3]}, in its own words"
+    return e["estimator"]
+
+
+REACH = {"up_to": 0, "over": 2}  # where a figure reaches beside its number; every other qualifier: 1
+
+
+def attribution(e: dict) -> int:
+    """2 for a named source, 1 for an article's own voice, 0 for an anonymous one."""
+    return {"anonymous": 0, OWN_VOICE: 1}.get(e.get("estimator_kind"), 1 if e.get("estimator_id") == OWN_VOICE else 2)
+
+
 def figure_phrase(e: dict) -> str:
-    return f"{e['original_wording']} ({e['estimator']}, as of {as_of_label(e)})"
+    # The wording quoted as printed ("Approximately 10,000" keeps its capital).
+    return f"“{e['original_wording']}” ({estimator_label(e)}, as of {as_of_label(e)})"
 
 
 def summary(estimates: list[dict], contested: list[dict], denials: list[dict], counts: dict) -> list[str]:
@@ -107,9 +128,12 @@ def summary(estimates: list[dict], contested: list[dict], denials: list[dict], c
     figures = [(e["value_best"] or e["value_high"] or e["value_low"], e) for e in totals]
     figures = [(v, e) for v, e in figures if v is not None]
     if figures:
-        low, high = min(figures, key=lambda f: f[0])[1], max(figures, key=lambda f: f[0])[1]
+        # Of equal numbers, "over 10,000" reaches higher than "about 10,000" and "up to 10,000" lower; then a named
+        # source is cited before an article's own voice repeating it, and both before an anonymous one.
+        low = min(figures, key=lambda f: (f[0], REACH.get(f[1]["qualifier"], 1), -attribution(f[1])))[1]
+        high = max(figures, key=lambda f: (f[0], REACH.get(f[1]["qualifier"], 1), attribution(f[1])))[1]
         latest = max((e["as_of_start"] for _, e in figures if e["as_of_start"]), default=None)
-        sources = sorted({e["estimator"] for _, e in figures})
+        sources = sorted({estimator_label(e) for _, e in figures})
         if low is high:
             out.append(f"One figure is given for North Korean troops in or sent to Russia: {figure_phrase(low)}.")
         else:
@@ -118,7 +142,7 @@ def summary(estimates: list[dict], contested: list[dict], denials: list[dict], c
                        f"as-of date is {latest or 'unknown'}. They are kept apart, never averaged.")
     increments = [e for e in estimates if e["qualifier"] == "additional"]
     for e in increments:
-        out.append(f"{e['estimator']} also reports “{e['original_wording']}”, an increment on an earlier figure, not a total.")
+        out.append(f"{estimator_label(e)} also reports “{e['original_wording']}”, an increment on an earlier figure, not a total.")
     if contested:
         disputed = sorted(contested, key=lambda c: -(c["denying_origins"] + c["unconfirming_origins"]))[0]
         out.append(f"{len(contested)} claim{'s are' if len(contested) != 1 else ' is'} contested or denied; the most "
@@ -127,7 +151,8 @@ def summary(estimates: list[dict], contested: list[dict], denials: list[dict], c
                    f"independent origin{'s' if disputed['unconfirming_origins'] != 1 else ''}.")
     deniers = list(dict.fromkeys(d["speaker"] for d in denials))
     if deniers:
-        out.append(f"Denials come from {join_names(deniers)} ({len(denials)} statement{'s' if len(denials) != 1 else ''}).")
+        # A list after a colon: an actor's name ("Russian government") reads right without an article.
+        out.append(f"Denied by: {join_names(deniers)} ({len(denials)} statement{'s' if len(denials) != 1 else ''}).")
     if counts.get("documents"):
         out.append(f"All of this rests on {counts['documents']} archived news texts, {counts.get('claims') or 0} "
                    f"claims and {counts.get('appearances') or 0} statements, each linked to its exact sentence.")
@@ -359,15 +384,15 @@ async def home_statuses(datasette) -> list[dict]:
 async def home_context(datasette) -> dict:
     estimates = await rows(datasette, """
         select t.id, t.as_of_start, t.as_of_end, t.as_of_precision, t.as_of_inferred, t.original_wording, t.scope,
-               t.value_low, t.value_best, t.value_high, e.name as estimator, r.name as reported_by,
+               t.value_low, t.value_best, t.value_high, e.name as estimator, t.estimator_id, e.kind as estimator_kind, r.name as reported_by,
                t.document_id, t.excerpt, t.qualifier
         from troop_estimates t join actors e on e.id = t.estimator_id left join actors r on r.id = t.reported_by_id
         where t.scope != 'army_size' order by t.as_of_start desc, t.id limit ?""", [HOME_LIMIT])
     for e in estimates:
         e["scope_label"] = proper(e["scope"])
-    points = [{"as_of": e["as_of_start"] or "undated", "as_of_label": as_of_label(e), "estimator": e["estimator"],
+    points = [{"as_of": e["as_of_start"] or "undated", "as_of_label": as_of_label(e), "estimator": estimator_label(e),
                "low": e["value_low"], "best": e["value_best"], "high": e["value_high"],
-               "label": f"{e['original_wording']} ({e['scope_label']}) — {e['estimator']}, as of {as_of_label(e)}",
+               "label": f"{e['original_wording']} ({e['scope_label']}) — {estimator_label(e)}, as of {as_of_label(e)}",
                "href": row_path(f"troop_estimates/{e['id']}")}
               # an increment is not a count of troops; an unquantified figure ('several thousand') has no point
               for e in reversed(estimates) if e["qualifier"] not in ("additional", "unquantified")]

@@ -28,7 +28,8 @@ JOURNALIST_PATHS = [
     "/nk_russia/appearances?_facet=stance&_facet=speaker_id",
     "/nk_russia/appearances?stance=denies",
     "/nk_russia/weapon_mentions?_facet=status&direction=ru_to_kp",
-    "/nk_russia/appearances?_search=troops",
+    "/nk_russia/appearances?_search=troops",  # a redirect to the ranked search below
+    "/nk_russia/search?q=troops&in=appearances",
     "/nk_russia/search?q=S-400",
     "/nk_russia/troop_estimates_by_source",
     "/nk_russia/contested_claims",

@@ -57,6 +57,15 @@ def site_instance(built):
 
 
 @pytest.fixture(scope="session")
+def generated_site(generated_build):
+    """GET a path from the in-process site over `generated_build` (common words match over a thousand rows)."""
+    ds = site_instance(generated_build)
+    loop = asyncio.new_event_loop()
+    yield lambda path: loop.run_until_complete(ds.client.get(path))
+    loop.close()
+
+
+@pytest.fixture(scope="session")
 def site(built):
     """GET a path from the in-process site; returns the httpx response."""
     ds = site_instance(built)

@@ -57,3 +57,34 @@ def test_the_database_page_is_the_same_page_the_second_time(built):
     assert first.status_code == second.status_code == 200 and first.content == second.content
     assert "claims" in first.text and "content-security-policy" in second.headers  # headers still added on the way out
     assert other.status_code == 200 and other.content != first.content
+
+
+def test_the_table_permission_answer_is_computed_once_and_callers_get_their_own_copy():
+    calls = []
+
+    def allows(database, table):
+        calls.append((database, table))
+        return [{"id": "editor"}]
+    memo = nk_page_cache.memoised(allows)
+    first = memo("nk_russia", "claims")
+    first[0]["id"] = "changed by a caller"
+    assert memo("nk_russia", "claims") == [{"id": "editor"}] and calls == [("nk_russia", "claims")]
+    assert memo("nk_russia", "actors") == [{"id": "editor"}] and len(calls) == 2
+
+
+def test_a_table_hidden_by_an_allow_block_stays_hidden_with_the_memo(built):
+    """The site's database with a fixture allow block (the published metadata has none): the memo keeps
+    Datasette's answer, table by table."""
+    import asyncio
+    import json
+    from datasette.app import Datasette
+    metadata = json.loads(built["metadata"].read_text(encoding="utf-8"))
+    metadata["databases"]["nk_russia"]["tables"]["claim_relations"]["allow"] = {"id": "root"}
+    ds = Datasette(immutables=[str(built["db"])], metadata=metadata, plugins_dir=str(ROOT / "plugins"),
+                   template_dir=str(ROOT / "templates"))
+
+    async def statuses():
+        await ds.invoke_startup()
+        return [(await ds.client.get(p)).status_code
+                for p in ("/nk_russia/claim_relations.json", "/nk_russia/claims.json", "/nk_russia/claim_relations.json")]
+    assert asyncio.run(statuses()) == [403, 200, 403]

@@ -1,5 +1,4 @@
 """plugins/nk_paging.py: canned query pages show one page of rows; CSV and JSON keep every row."""
-import asyncio
 import csv
 import io
 import re
@@ -9,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, site_instance
+from .conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "plugins"))
 import nk_paging  # noqa: E402  (a Datasette plugin file, not a package module)
@@ -17,20 +16,15 @@ import nk_paging  # noqa: E402  (a Datasette plugin file, not a package module)
 QUERY = "weapon_systems_by_status"  # reads a precomputed table; over a hundred rows in the generated build
 
 
-@pytest.fixture(scope="module")
-def generated_site(generated_build):
-    ds = site_instance(generated_build)
-    loop = asyncio.new_event_loop()
-    yield lambda path: loop.run_until_complete(ds.client.get(path))
-    loop.close()
-
-
 def table_rows(html: str) -> list[str]:
     body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
     return re.findall(r'<td class="col-row">.*?href="([^"]+)"', body, flags=re.S)
 
 
-@pytest.mark.parametrize("value, offset", [("", 0), ("100", 100), ("150", 100), ("-5", 0), ("x", 0),
+P = nk_paging.PAGE_ROWS
+
+
+@pytest.mark.parametrize("value, offset", [("", 0), (str(2 * P), 2 * P), (str(2 * P + P // 2), 2 * P), ("-5", 0), ("x", 0),
                                            ("99999999999", nk_paging.MAX_OFFSET)])
 def test_offset_is_a_whole_page_within_bounds(value, offset):
     assert nk_paging.requested_offset({"_offset": value}) == offset
@@ -58,7 +52,7 @@ def test_pages_keep_the_querys_own_plan(generated_site):
     """A page is the query with a LIMIT of its own, not a subquery: SQLite keeps the plan the query was written for
     (document_contents: each branch of its UNION ALL through its document index) instead of reading the tables whole."""
     page = generated_site("/nk_russia/document_contents").text
-    assert "limit 100 offset 0" in page and "select * from (" not in page
+    assert f"limit {nk_paging.PAGE_ROWS + 1} offset 0" in page and "select * from (" not in page
 
 
 @pytest.mark.parametrize("path, args, name", [
@@ -69,12 +63,12 @@ def test_only_html_pages_of_one_query_or_table_are_paged(path, args, name):
 
 
 def test_links_keep_the_other_arguments():
-    p = nk_paging.pager("/nk_russia/search", {"q": "S-400", "_offset": "200"}, 200, True)
-    assert p["previous"] == "/nk_russia/search?q=S-400&_offset=100"
-    assert p["next"] == "/nk_russia/search?q=S-400&_offset=300"
-    first = nk_paging.pager("/nk_russia/search", {"q": "x"}, 0, False)
-    assert first["previous"] is None and first["next"] is None
-    assert nk_paging.pager("/nk_russia/search", {"q": "x", "_offset": "100"}, 100, False)["previous"] == "/nk_russia/search?q=x"
+    p = nk_paging.pager("/nk_russia/search", {"q": "S-400", "_offset": str(2 * P)}, 2 * P)
+    assert p["previous"] == f"/nk_russia/search?q=S-400&_offset={P}"
+    assert p["next"] == f"/nk_russia/search?q=S-400&_offset={3 * P}"
+    first = nk_paging.pager("/nk_russia/search", {"q": "x"}, 0)
+    assert first["previous"] is None and first["next"] == f"/nk_russia/search?q=x&_offset={P}"
+    assert nk_paging.pager("/nk_russia/search", {"q": "x", "_offset": str(P)}, P)["previous"] == "/nk_russia/search?q=x"
 
 
 def test_html_shows_one_page_in_the_querys_order_and_csv_json_every_row(generated_site):

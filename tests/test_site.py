@@ -71,9 +71,28 @@ def test_summary_states_the_range_the_increment_and_who_denies():
             "as_of_precision": "range", "estimator": "NIS"}]
     contested = [{"claim": "C", "supporting_origins": 5, "denying_origins": 1, "unconfirming_origins": 2}]
     text = " ".join(nk_site.summary(est, contested, [{"speaker": "Russian government"}], {"documents": 5}))
-    assert "from up to 3,000 (NIS, as of 2024-06 or later) to over 10,000 (Officials, as of 2024-11)" in text
+    assert "from “up to 3,000” (NIS, as of 2024-06 or later) to “over 10,000” (Officials, as of 2024-11)" in text
     assert "“an additional 1,500”, an increment on an earlier figure, not a total" in text
-    assert "“C”" in text and "Denials come from Russian government" in text and "5 archived news texts" in text
+    assert "“C”" in text and "Denied by: Russian government (1 statement)." in text and "5 archived news texts" in text
+
+
+def test_an_articles_own_voice_is_named_by_its_article_and_each_article_counts_as_a_source():
+    own = {"original_wording": "over 10,000", "qualifier": "over", "scope": "deployed_to_russia", "value_low": 10000,
+           "value_best": None, "value_high": None, "as_of_start": "2024-11", "as_of_end": None, "as_of_precision": "month",
+           "estimator": "The archived article (own voice)", "estimator_id": nk_site.OWN_VOICE}
+    est = [dict(own, document_id="004_x"), dict(own, document_id="002_y", original_wording="about 11,000", value_low=11000)]
+    (text, *_) = nk_site.summary(est, [], [], {})
+    assert "from 2 sources" in text and "“over 10,000” (article 004, in its own words, as of 2024-11)" in text
+    assert "own voice" not in text
+    officials = dict(own, estimator="Officials", estimator_id="officials", document_id="002_y")
+    (text, *_) = nk_site.summary([dict(own, document_id="004_x"), officials, dict(officials, original_wording="3,000", value_low=3000)], [], [], {})
+    assert "to “over 10,000” (Officials, as of 2024-11)" in text  # of equal figures, the source, not the article repeating it
+    rumour = dict(own, estimator="Unnamed reports", estimator_id="rumour", estimator_kind="anonymous", original_wording="Approximately 10,000",
+                  qualifier="approx", value_low=None, value_best=10000)
+    (text, *_) = nk_site.summary([rumour, dict(rumour, estimator="NIS", estimator_id="nis", estimator_kind="intelligence_agency",
+                                                original_wording="up to 10,000", qualifier="up_to", value_best=None, value_high=10000),
+                                  dict(officials, original_wording="3,000", value_low=3000)], [], [], {})
+    assert "to “Approximately 10,000” (Unnamed reports" in text  # about 10,000 reaches past up to 10,000
 
 
 def test_timeline_places_bounds_and_points():
