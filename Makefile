@@ -10,11 +10,20 @@ INPUTS := $(wildcard data/*.csv data/*.json data/CODEBOOK.md seeds/*.txt scripts
 
 .PHONY: install build serve deploy-files test check stats coverage loadtest bench bench-quick audit screenshots clean add-document release
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed $(VENV)/hashed-urls/.installed
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+# datasette-hashed-urls, the deploy images' CDN plugin, at their pin (scripts/serve.py HASHED_URLS), apart from
+# the virtualenv's packages: installed there it would load into every Datasette, `make serve` and the tests
+# included. `scripts.serve --hashed-urls` (and the tests of the hashed site) load it from here.
+$(VENV)/hashed-urls/.installed: $(VENV)/.installed scripts/serve.py
+	rm -rf $(VENV)/hashed-urls
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps --target $(VENV)/hashed-urls \
+		"$$($(PY) -c 'from scripts.serve import HASHED_URLS; print("==".join(HASHED_URLS))')"
 	touch $@
 
 build: $(DB)

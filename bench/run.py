@@ -12,6 +12,7 @@ settings (one process, as a user starts it) over the csvs-to-sqlite database.
 Writes bench/results.json, BENCHMARKS.md and bench/cost.png. --quick: the smallest scale, short runs (CI).
 """
 import argparse
+import http.client
 import json
 import os
 import shutil
@@ -165,6 +166,26 @@ def serve_bench(server: tuple, pages: dict, seconds: int, log: Path) -> dict:
         return out
     finally:
         stop(proc)
+
+
+def hashed_serving(db: Path, build_dir: Path, seconds: int, log: Path) -> dict:
+    """our_pages as the deploy images serve them (datasette-hashed-urls): each database page at its hashed route,
+    with the status and Cache-Control a CDN sees there, and its figures; "redirect" is the plain route's answer."""
+    with open(log, "wb") as out:
+        proc, base = start_site(db, build_dir, out, hashed_urls=True)
+    host, port = base.rsplit("/", 1)[1].split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=60)
+    try:
+        conn.request("GET", "/nk_russia")  # http.client follows no redirect: the 302 itself
+        response = conn.getresponse()
+        response.read()
+    finally:
+        conn.close()
+    route = response.getheader("location")
+    pages = {name: route + path[len("/nk_russia"):] if path.startswith("/nk_russia") else path
+             for name, path in our_pages(db).items()}
+    return {"route": route, "redirect": {"status": response.status, "cache_control": response.getheader("cache-control")},
+            "pages": serve_bench((proc, base), pages, seconds, log)}
 
 
 def serving(folder: Path, seconds: int) -> dict:

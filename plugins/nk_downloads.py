@@ -51,7 +51,10 @@ from datasette.views.table import TableView
 DATABASE = "nk_russia"
 LINK_COLUMNS = {"row", "example_row"}
 ROW_REF = re.compile(r"([a-z_]+)/([A-Za-z0-9_.-]+)")
-EXPORT = re.compile(rf"^/{DATABASE}(?:/(?P<name>[^/]+?))?\.(?P<ext>csv|json|excel)$")
+# The database's own exports: /<route>.csv (SQL) and /<route>/<table or query>.<ext>, where <route> is the
+# database's path as Datasette routes it (datasette.urls.database: /nk_russia, or /nk_russia-<hash> under
+# datasette-hashed-urls in the deploy images).
+EXPORT = re.compile(r"^(?P<database>/[^/.]+)(?:/(?P<name>[^/]+?))?\.(?P<ext>csv|json|excel)$")
 BOM = "\ufeff"
 DIST_TYPES = {".csv": "text/csv; charset=utf-8", ".json": "application/json", ".md": "text/plain; charset=utf-8",
               ".zip": "application/zip", ".sha256": "text/plain; charset=utf-8"}
@@ -68,7 +71,10 @@ def file_name(name: str | None, excel: bool = False) -> str:
 
 
 def absolute_link(value, base: str):
-    """'appearances/003-ap-01' → base + '/nk_russia/appearances/003-ap-01'; anything else unchanged."""
+    """'appearances/003-ap-01' → base + '/nk_russia/appearances/003-ap-01'; anything else unchanged.
+
+    The database's name, not its hashed route: a downloaded file outlives a deploy, and /nk_russia/... always
+    leads to the current data, where a hashed URL would lead there only by one more redirect."""
     m = ROW_REF.fullmatch(value) if isinstance(value, str) else None
     if not m:
         return value
@@ -532,7 +538,7 @@ def asgi_wrapper(datasette):
     def wrap(app):
         async def downloads(scope, receive, send):
             m = EXPORT.match(scope.get("path", "")) if scope["type"] == "http" else None
-            if not m:
+            if not m or DATABASE not in datasette.databases or m["database"] != datasette.urls.database(DATABASE):
                 return await app(scope, receive, send)
             query = scope.get("query_string", b"").decode("latin-1")
             args = urllib.parse.parse_qs(query)

@@ -9,19 +9,19 @@ no arguments, so its bytes never change while the server runs: the first success
 the chart, the generated summary) and /about (the rendered codebook) are the same: no argument, nothing
 of the visitor's, nothing of the day.
 """
-import re
-
 from datasette import hookimpl
 
 DATABASE = "nk_russia"
-# Home, /about, and the database page at /nk_russia or, in the deploy images (datasette-hashed-urls), /nk_russia-<hash>.
-CACHED_PATH = re.compile(rf"/|/about|/{DATABASE}(-[0-9a-f]{{7}})?")
+# Home and /about; and the database page, at the database's route (datasette.urls.database: /nk_russia, or
+# /nk_russia-<hash> under datasette-hashed-urls in the deploy images).
+CACHED_PATHS = ("/", "/about")
 MAX_ENTRIES = 16  # one per host name the site is reached by; a bound, not a size anyone reaches
 
 
-def cache_key(scope) -> tuple | None:
-    """(path, scheme, host) for a plain GET of a cached page, else None."""
-    if scope["type"] != "http" or scope["method"] != "GET" or scope.get("query_string") or not CACHED_PATH.fullmatch(scope["path"]):
+def cache_key(scope, database_path: str | None) -> tuple | None:
+    """(path, scheme, host) for a plain GET of a cached page, else None. database_path: the database page's."""
+    if (scope["type"] != "http" or scope["method"] != "GET" or scope.get("query_string")
+            or scope["path"] not in (*CACHED_PATHS, database_path)):
         return None
     host = next((v for k, v in scope.get("headers", []) if k == b"host"), b"")
     return scope["path"], scope.get("scheme", "http"), host
@@ -38,7 +38,7 @@ def asgi_wrapper(datasette):
 
     def wrap(app):
         async def cached(scope, receive, send):
-            key = cache_key(scope)
+            key = cache_key(scope, datasette.urls.database(DATABASE) if DATABASE in datasette.databases else None)
             if key is None:
                 return await app(scope, receive, send)
             if key in pages:

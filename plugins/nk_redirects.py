@@ -17,8 +17,9 @@ from datasette import hookimpl
 from datasette.utils import tilde_decode, tilde_encode
 
 DATABASE = "nk_russia"
-# A row page of the database, also under datasette-hashed-urls' /nk_russia-<hash>/ prefix.
-ROW_PAGE = re.compile(rf"^/(?P<db>{DATABASE}(?:-[0-9a-f]{{6,}})?)/(?P<table>[a-z_]+)/(?P<pk>[^/]+?)(?P<format>\.json)?$")
+# A row page, of the database when <db> is its route (datasette.urls.database: /nk_russia, or
+# /nk_russia-<hash> under datasette-hashed-urls in the deploy images).
+ROW_PAGE = re.compile(r"^(?P<db>/[^/.]+)/(?P<table>[a-z_]+)/(?P<pk>[^/]+?)(?P<format>\.json)?$")
 CACHE = "max-age=86400"
 SINGULAR = {"documents": "document", "actors": "actor", "claims": "claim", "appearances": "appearance",
             "quotes": "quote", "weapon_systems": "weapon system", "weapon_mentions": "weapon mention",
@@ -34,8 +35,14 @@ def gone_note(row: dict) -> str:
     return f"{row['id']} was removed on {row['retired_on']}: {row['reason']}"
 
 
+def row_page(path: str, database_path: str | None) -> re.Match | None:
+    """A row page of the database whose route is database_path (datasette.urls.database), else None."""
+    match = ROW_PAGE.match(path)
+    return match if match and match["db"] == database_path else None
+
+
 def redirect_target(match: re.Match, survivor: str, query: bytes) -> str:
-    location = f"/{match['db']}/{match['table']}/{tilde_encode(survivor)}{match['format'] or ''}"
+    location = f"{match['db']}/{match['table']}/{tilde_encode(survivor)}{match['format'] or ''}"
     return location + (f"?{query.decode('latin-1')}" if query else "")
 
 
@@ -91,8 +98,8 @@ def asgi_wrapper(datasette):
         async def redirect_retired(scope, receive, send):
             if scope["type"] != "http" or scope.get("method") not in ("GET", "HEAD"):
                 return await app(scope, receive, send)
-            match = ROW_PAGE.match(scope["path"])
-            row = match and DATABASE in datasette.databases and await retired.row(match["table"], tilde_decode(match["pk"]))
+            match = DATABASE in datasette.databases and row_page(scope["path"], datasette.urls.database(DATABASE))
+            row = match and await retired.row(match["table"], tilde_decode(match["pk"]))
             if not row:
                 return await app(scope, receive, send)
             if not row["replaced_by"]:

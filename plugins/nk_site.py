@@ -340,7 +340,9 @@ async def fact_context(datasette, table: str, pk: str, request) -> dict | None:
     if row.get("weapon_system_id"):
         extra["weapon"] = (await one(datasette, "select name from weapon_systems where id = ?", [row["weapon_system_id"]]))["name"]
     what = describe(table, row, speaker, extra, datasette.metadata("category_labels"))
-    url = request.url.split("?")[0]
+    # Cited by the database's name, not the route it was read at (/nk_russia-<hash>/ in the deploy images):
+    # a citation outlives the deploy whose hash that route carries.
+    url = datasette.absolute_url(request, row_path(f"{table}/{pk}") or request.path)
     return {
         "row": row, "document": doc, "speaker": speaker, "reported_by": reported_by, "what": what,
         "passage": passage(doc["text"], row["char_start"], row["char_end"]),

@@ -28,7 +28,7 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from .serve import ROOT, datasette_command
+from .serve import HASHED_URLS, ROOT, datasette_command
 
 DB_NAME = "nk_russia.db"  # plugins/nk_site.py addresses the database by this name
 TARGETS = {"cloudrun": "$PORT", "fly": 8080}  # directory → the port Datasette listens on in it
@@ -40,8 +40,9 @@ BASE_IMAGE = "python:3.11-slim"
 # at /nk_russia-<first 7 hex digits of its hash>/..., redirects /nk_russia/... there, and marks those
 # responses `Cache-Control: max-age=31536000, public`: a CDN keeps them until a deploy with other data
 # changes the hash, hence the URLs. Not in requirements.txt: locally it would redirect every database
-# URL of `make serve` and of the tests. Its one dependency is datasette (from its wheel's metadata).
-IMAGE_ONLY = {"datasette-hashed-urls": ("0.4", ["datasette>=0.61.1"])}
+# URL of `make serve` and of the tests (`make install` puts it apart for `scripts.serve --hashed-urls`, which
+# the images run too). Its one dependency is datasette (from its wheel's metadata).
+IMAGE_ONLY = {HASHED_URLS[0]: (HASHED_URLS[1], ["datasette>=0.61.1"])}
 # Datasette plugins in requirements.txt that only publish: not needed by the running site.
 PUBLISH_TOOLS = {"datasette-publish-fly"}
 # Required by datasette but part of the base image (pip freeze, hence requirements.txt, leaves them out).
@@ -116,7 +117,7 @@ SERVE_FILES = ("scripts/__init__.py", "scripts/serve.py")
 def container_command(port: int | str) -> list[str]:
     """scripts.serve for the image: the build context's own copies, by paths relative to WORKDIR."""
     return ["python", "-m", "scripts.serve", "--root", ".", "--db", DB_NAME, "--build-dir", ".",
-            "--host", "0.0.0.0", "--port", str(port)]
+            "--host", "0.0.0.0", "--port", str(port), "--hashed-urls"]
 
 
 def cmd_instruction(argv: list[str]) -> str:
@@ -143,8 +144,9 @@ def dockerfile(port: int | str) -> str:
         "# static/ and scripts/serve.py",
         "COPY . ./",
         "USER datasette",
-        "# CDN caching: datasette-hashed-urls (requirements.txt) moves the immutable database to",
-        "# /nk_russia-<hash>/... and sends `Cache-Control: max-age=31536000, public` there; new data, new URLs.",
+        "# CDN caching: datasette-hashed-urls (requirements.txt; --hashed-urls below refuses to start without it)",
+        "# moves the immutable database to /nk_russia-<hash>/... and sends `Cache-Control: max-age=31536000, public`",
+        "# there; new data, new URLs.",
         "# Only successful responses keep it: plugins/nk_hardening.py makes errors no-store, redirects a day at most.",
         *listen,
         "EXPOSE 8080",

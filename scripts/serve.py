@@ -6,7 +6,13 @@ worker, all listening on one socket): one Python process renders pages on one co
 renders, queries waiting for the GIL count against the SQL time limit. `make serve`, the deploy images,
 the load test, the benchmarks and the tests that start a real server all use it.
 
-    python -m scripts.serve [--port 8001] [--workers N]      (WORKERS=N; default: the usable cores)
+    python -m scripts.serve [--port 8001] [--workers N] [--hashed-urls]   (WORKERS=N; default: the usable cores)
+
+--hashed-urls serves the site as the deploy images do, with datasette-hashed-urls: the immutable database
+at /nk_russia-<first 7 hex digits of its hash>/..., year-long cache headers there, /nk_russia/... redirected.
+The images pip-install it (scripts/deploy.py); here `make install` puts it apart, in .venv/hashed-urls,
+because an installed Datasette plugin loads itself into every Datasette of that environment: `make serve`
+and the tests would all move to hashed URLs.
 """
 import argparse
 import json
@@ -21,6 +27,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 # The worker processes build their Datasette from these arguments (JSON), set by run() before they start.
 ARGS_ENV = "NK_DATASETTE_ARGS"
+# Set (to "1") by run() when the workers must load datasette-hashed-urls.
+HASHED_URLS_ENV = "NK_HASHED_URLS"
+# The deploy images' CDN plugin, at the version scripts/deploy.py pins in them and `make install` fetches.
+HASHED_URLS = ("datasette-hashed-urls", "0.4")
+HASHED_URLS_MODULE = "datasette_hashed_urls"
+# Where `make install` puts it when it is not installed in the environment (see the docstring).
+HASHED_URLS_DIR = ROOT / ".venv" / "hashed-urls"
 
 
 def settings(root: Path = ROOT) -> dict:
@@ -90,8 +103,34 @@ def compile_templates(ds) -> int:
     return len(names)
 
 
+def load_hashed_urls(folder: Path = HASHED_URLS_DIR) -> str:
+    """Register datasette-hashed-urls with Datasette's plugins unless it is registered already (installed in the
+    environment, as in the images, whose Datasette loads it from its entry point); returns its version.
+
+    Before any Datasette is made: plugins/ are registered when a Datasette is constructed, and a plugin
+    registered earlier wraps the site outside theirs (Datasette applies asgi_wrapper hooks in pluggy's
+    last-registered-first order), which is where the images' entry-point loading puts it too."""
+    import importlib
+    import importlib.metadata
+    from datasette.plugins import pm
+    if folder.is_dir() and str(folder) not in sys.path:
+        sys.path.append(str(folder))
+    try:
+        module = importlib.import_module(HASHED_URLS_MODULE)
+    except ImportError:
+        raise RuntimeError(f"{HASHED_URLS[0]} is not installed: run `make install` (it goes to {folder})") from None
+    version = importlib.metadata.version(HASHED_URLS[0])
+    if version != HASHED_URLS[1]:
+        raise RuntimeError(f"{HASHED_URLS[0]} {version} is installed, {HASHED_URLS[1]} is pinned: run `make install`")
+    if not pm.is_registered(module):
+        pm.register(module, name="hashed_urls")  # the name its entry point registers it under
+    return version
+
+
 def create_app():
     """uvicorn's application factory, called once in each worker process."""
+    if os.environ.get(HASHED_URLS_ENV):
+        load_hashed_urls()
     ds = datasette_from_args(json.loads(os.environ[ARGS_ENV]))
     compile_templates(ds)
     return ds.app()
@@ -110,10 +149,14 @@ def split_host_port(args: list[str]) -> tuple[list[str], str, int]:
     return rest, found["--host"], int(found["--port"])
 
 
-def run(args: list[str], workers: int) -> None:
-    """Serve serve_args' site with `workers` processes, in the foreground."""
+def run(args: list[str], workers: int, hashed_urls: bool = False) -> None:
+    """Serve serve_args' site with `workers` processes, in the foreground (with datasette-hashed-urls, as the
+    deploy images serve it, if hashed_urls)."""
     import uvicorn
     datasette_args, host, port = split_host_port(args)
+    if hashed_urls:
+        load_hashed_urls()  # missing or at another version: fails here, once
+        os.environ[HASHED_URLS_ENV] = "1"
     datasette_from_args(datasette_args)  # a wrong flag or a missing file fails here, once, not in every worker
     os.environ[ARGS_ENV] = json.dumps(datasette_args)
     # lifespan "on" and no reload, as `datasette serve` runs uvicorn.
@@ -159,12 +202,15 @@ def start(args: list[str], log=subprocess.DEVNULL, wait_seconds: float = 60) -> 
 
 
 def start_site(db: Path, build_dir: Path, log=subprocess.DEVNULL, workers: int | None = None,
-               wait_seconds: float = 120) -> tuple[subprocess.Popen, str]:
-    """Our site, exactly as `make serve` runs it (workers from WORKERS or the cores), on a free port."""
+               wait_seconds: float = 120, hashed_urls: bool = False) -> tuple[subprocess.Popen, str]:
+    """Our site, exactly as `make serve` runs it (workers from WORKERS or the cores), on a free port; with
+    hashed_urls, as the deploy images run it."""
     port = free_port()
     command = [sys.executable, "-m", "scripts.serve", "--db", str(db), "--build-dir", str(build_dir), "--port", str(port)]
     if workers:
         command += ["--workers", str(workers)]
+    if hashed_urls:
+        command.append("--hashed-urls")
     proc = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     wait_until_up(proc, base, wait_seconds, "scripts.serve")
@@ -190,8 +236,8 @@ def stop(proc: subprocess.Popen) -> None:
     proc.wait(timeout=30)
 
 
-def parse(argv=None) -> tuple[list[str], int]:
-    """Datasette's arguments and the number of workers, from scripts.serve's command line."""
+def parse(argv=None) -> tuple[list[str], int, bool]:
+    """Datasette's arguments, the number of workers and whether to use hashed URLs, from scripts.serve's command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", default=os.environ.get("PORT", "8001"))
     parser.add_argument("--host", default="127.0.0.1")
@@ -199,16 +245,22 @@ def parse(argv=None) -> tuple[list[str], int]:
     parser.add_argument("--build-dir", type=Path, default=ROOT / "build")
     parser.add_argument("--root", type=Path, default=ROOT, help="where settings.json, plugins/, templates/ and static/ are")
     parser.add_argument("--workers", type=int, help="worker processes (default: WORKERS, else one per usable core)")
+    parser.add_argument("--hashed-urls", action="store_true",
+                        help="as the deploy images: the database at /nk_russia-<hash>/, cached for a year (datasette-hashed-urls)")
     args = parser.parse_args(argv)
     try:
         workers = args.workers or default_workers()
     except ValueError as e:
         parser.error(str(e))
-    return serve_args(args.db, args.build_dir, args.port, root=args.root, host=args.host), workers
+    return serve_args(args.db, args.build_dir, args.port, root=args.root, host=args.host), workers, args.hashed_urls
 
 
 def main(argv=None) -> int:
-    run(*parse(argv))
+    try:
+        run(*parse(argv))
+    except RuntimeError as e:
+        print(f"serve: {e}", file=sys.stderr)
+        return 1
     return 0
 
 

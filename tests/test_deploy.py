@@ -89,7 +89,7 @@ def test_images_install_exactly_the_repository_pins(generated):
             assert version == expected, name
         assert image["datasette"][1] == "0.65.5" == repo["datasette"][1]
         assert image["datasette-vega"][1] == repo["datasette-vega"][1]
-        assert "datasette-hashed-urls" in image
+        assert image["datasette-hashed-urls"] == serve.HASHED_URLS  # the version `make install` fetches for the tests
         assert not {"datasette-publish-fly", "pytest", "playwright", "csvkit", "frictionless"} & set(image)
         installs = [line for line in (generated / target / "Dockerfile").read_text().splitlines()
                     if line.startswith("RUN ") and "pip " in line]
@@ -130,7 +130,7 @@ def test_every_plugin_the_site_uses_is_in_the_images(generated):
 
 def test_cmd_is_scripts_serve_on_all_interfaces(generated, built):
     """The image runs scripts/serve.py (its own copy) and so gets make serve's Datasette arguments and workers."""
-    local, _ = serve.parse(["--db", str(built["db"]), "--build-dir", str(built["dir"] / "build"), "--port", "8001"])
+    local, _, hashed_locally = serve.parse(["--db", str(built["db"]), "--build-dir", str(built["dir"] / "build"), "--port", "8001"])
     in_image = {str(built["db"]): "nk_russia.db",
                 str(built["dir"] / "build" / "inspect.json"): "inspect.json",
                 str(built["dir"] / "build" / "metadata.json"): "metadata.json",
@@ -142,8 +142,9 @@ def test_cmd_is_scripts_serve_on_all_interfaces(generated, built):
         argv = cmd_args((d / "Dockerfile").read_text())
         assert argv[:3] == ["python", "-m", "scripts.serve"]
         assert (d / "scripts" / "serve.py").read_bytes() == (ROOT / "scripts" / "serve.py").read_bytes()
-        in_container, workers = serve.parse(argv[3:])
+        in_container, workers, hashed = serve.parse(argv[3:])
         assert workers >= 1 and "--workers" not in argv  # one per CPU the container may use, or WORKERS
+        assert hashed and not hashed_locally  # the images serve hashed URLs, as tests/test_hashed_urls.py runs them
         assert without_host_and_port(in_container) == expected
         assert option(argv, "--host") == "0.0.0.0" and option(argv, "--port") == port
         for flag in ("--immutable", "--inspect-file", "--metadata", "--template-dir", "--plugins-dir"):

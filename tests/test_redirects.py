@@ -100,9 +100,15 @@ def test_survivor_ids_are_tilde_encoded_like_datasette_row_urls():
     assert nk_redirects.redirect_target(match, "a.b", b"x=1") == "/nk_russia/actors/a~2Eb?x=1"
 
 
-@pytest.mark.parametrize("path", ["/nk_russia/claims", "/nk_russia/claims/a/b", "/other/claims/a", "/-/nk-retired/claims/a"])
+@pytest.mark.parametrize("path", ["/nk_russia/claims", "/nk_russia/claims/a/b", "/other/claims/a", "/-/nk-retired/claims/a",
+                                  "/nk_russia-0123abc/claims/a"])
 def test_only_row_pages_of_the_database_are_matched(path):
-    assert nk_redirects.ROW_PAGE.match(path) is None
+    assert nk_redirects.row_page(path, "/nk_russia") is None
+
+
+def test_row_pages_are_matched_under_the_databases_hashed_route():
+    assert nk_redirects.row_page("/nk_russia-0123abc/claims/a.json", "/nk_russia-0123abc")["pk"] == "a"
+    assert nk_redirects.row_page("/nk_russia/claims/a", "/nk_russia-0123abc") is None
 
 
 def test_every_curated_retired_id_leads_to_its_survivor_or_says_why(site, conn):

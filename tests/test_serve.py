@@ -22,9 +22,10 @@ def test_workers_default_to_the_usable_cores_and_workers_overrides():
 
 
 def test_command_line_gives_datasettes_arguments_and_workers(built):
-    args, workers = serve.parse(["--db", str(built["db"]), "--build-dir", str(built["dir"] / "build"),
-                                 "--port", "9999", "--workers", "2"])
-    assert workers == 2
+    args, workers, hashed = serve.parse(["--db", str(built["db"]), "--build-dir", str(built["dir"] / "build"),
+                                         "--port", "9999", "--workers", "2"])
+    assert workers == 2 and hashed is False
+    assert serve.parse(["--hashed-urls"])[2] is True
     assert args == serve.serve_args(built["db"], built["dir"] / "build", "9999")
     rest, host, port = serve.split_host_port(args)
     assert (host, port) == ("127.0.0.1", 9999) and "--port" not in rest and "--host" not in rest
