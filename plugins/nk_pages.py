@@ -120,3 +120,14 @@ def extra_template_vars(template, database, table, view_name, request, datasette
         return {}
     return page_vars
 
+
+
+@hookimpl
+def startup(datasette):
+    # Datasette's table page fills the table's own metadata dict in place with the inherited licence, source and
+    # "about" links (update_with_inherited_metadata); the row page shows that same dict, so a row page showed the
+    # licence line only if its worker had served that table's page before. Filled once at startup instead, every
+    # row page shows it from the first request.
+    tables = ((datasette.metadata("databases") or {}).get(DATABASE) or {}).get("tables") or {}
+    for table_metadata in tables.values():
+        datasette.update_with_inherited_metadata(table_metadata)

@@ -137,3 +137,18 @@ def test_a_parameter_with_more_choices_than_fit_a_list_becomes_a_text_box(tmp_pa
     fewer = Datasette([str(db)])
     (choices,) = asyncio.run(nk_pages.param_choices(fewer, ["actor"])).values()
     assert len(choices) == nk_pages.MAX_CHOICES and choices[0] == {"value": "Fixture actor 0001", "label": "Fixture actor 0001"}
+
+
+def test_a_row_page_shows_the_licence_whether_or_not_its_table_page_was_served_first(built):
+    import asyncio
+    from .conftest import site_instance
+    ds = site_instance(built)
+
+    async def pages():
+        await ds.invoke_startup()
+        first = (await ds.client.get("/nk_russia/appearances/000-ap-01")).text
+        await ds.client.get("/nk_russia/appearances")
+        again = (await ds.client.get("/nk_russia/appearances/000-ap-01")).text
+        return first, again
+    first, again = asyncio.run(pages())
+    assert "Data license:" in first and "Data license:" in again
