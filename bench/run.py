@@ -317,7 +317,23 @@ def report(results: dict) -> str:
         per = replica_rps(r["serving"]["ours"])
         lines.append(f"| {int(s):,} | {per:.1f} | {replicas(50, per)} | {replicas(200, per)} |")
     lines += cache_headers(results)
+    lines += hashed_report(results.get("hashed"))
     return "\n".join(lines) + "\n"
+
+
+def hashed_report(hashed: dict | None) -> list[str]:
+    """Our pages as the deploy images serve them: the hashed route, its figures and the headers a CDN sees."""
+    if not hashed:
+        return []
+    lines = ["", f"## As deployed: hashed database URLs ({hashed['scale']:,} appearances)", ""]
+    if "error" in hashed:
+        return lines + [f"Not measured: {hashed['error']}"]
+    lines += [f"`scripts.serve --hashed-urls`, as the images run it: the database at `{hashed['route']}`; the plain route "
+              f"answers {hashed['redirect']['status']} (Cache-Control `{hashed['redirect']['cache_control'] or '(none)'}`).", "",
+              "| page | status | req/s | p99 ms | Cache-Control |", "| --- | ---: | ---: | ---: | --- |"]
+    lines += [f"| {name} | {p['status']} | {p['requests_per_second']:.0f} | {p['p99_ms']:.0f} | `{p.get('cache_control') or '(none)'}` |"
+              for name, p in hashed["pages"].items()]
+    return lines
 
 
 # Why a page type can miss p99 ≤ 300 ms at 8 clients: what is left of its cost once the fixes of issue 12 are in.
@@ -432,6 +448,12 @@ def main(argv=None) -> int:
         build = build_all(folder)
         print(f"   build: {build}", file=sys.stderr)
         results["scales"][str(n)] = {"build": build, "serving": serving(folder, seconds)}
+    largest = generate(max(scales))
+    try:  # the deploy images' hashed database URLs, at the largest scale (its pages, its CDN headers)
+        results["hashed"] = {"scale": max(scales), **hashed_serving(largest / "out" / "nk_russia.db", largest / "out" / "build",
+                                                                    seconds, largest / "out" / "server-hashed.log")}
+    except RuntimeError as e:  # scripts.serve refuses --hashed-urls without the plugin (make install fetches it)
+        results["hashed"] = {"scale": max(scales), "error": str(e)[:300]}
     results["targets"] = check_targets(results)
     args.results.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     plot(results, args.results.with_name("cost.png"))  # beside results.json: a test run never overwrites the published plot

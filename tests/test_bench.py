@@ -41,6 +41,11 @@ def test_quick_bench_runs_end_to_end(tmp_path):
     labels = plot(data, tmp_path / "cost.png")
     assert {label for _, label in BUILDS} <= set(labels)  # ours, both baselines and csvs-to-sqlite
     assert "table_html" in labels and "home (stock)" in labels  # stock answers its home page at any scale
+    hashed = data["hashed"]  # the deploy images' hashed database URLs (make install fetches the plugin)
+    assert "error" not in hashed, hashed
+    assert all(p["status"] == 200 for p in hashed["pages"].values()), hashed
+    assert hashed["pages"]["table_html"]["cache_control"] == "max-age=31536000, public"
+    assert hashed["redirect"]["status"] == 302 and "## As deployed: hashed database URLs" in text
     again = tmp_path / "again.md"
     subprocess.run([sys.executable, "-m", "bench.run", "--report-only", "--results", str(results), "--report", str(again)],
                    cwd=ROOT, check=True, timeout=120)
