@@ -1,6 +1,13 @@
 """scripts/serve.py: the site as several worker processes, configured from one place."""
 import concurrent.futures
+import http.client
+import os
+import signal
+import subprocess
+import sys
+import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -64,3 +71,58 @@ def test_site_runs_as_several_workers_that_all_answer(built):
     for pid in workers:  # no worker outlives the server
         with pytest.raises(OSError):
             open(f"/proc/{pid}/status").read()
+
+
+def established_sockets_by_process(pids: list[int], port: int) -> dict[int, int]:
+    """How many of the TCP connections accepted on port each process holds (from /proc/net/tcp and its fds)."""
+    inodes = set()
+    for line in open("/proc/net/tcp").read().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].split(":")[1], 16) == port and fields[3] == "01":  # local port; ESTABLISHED
+            inodes.add(f"socket:[{fields[9]}]")
+    counts = {}
+    for pid in pids:
+        fds = Path(f"/proc/{pid}/fd")
+        counts[pid] = sum(1 for fd in fds.iterdir() if os.readlink(fd) in inodes)
+    return counts
+
+
+def test_connections_opened_together_are_spread_over_the_workers(built):
+    # A burst of keep-alive connections, as the load test's and a CDN's: on one shared socket the first worker
+    # to wake accepted them all and kept them, leaving the other core idle.
+    proc, base = serve.start_site(built["db"], built["dir"] / "build", workers=2)
+    port = int(base.rsplit(":", 1)[1])
+    connections = [http.client.HTTPConnection("127.0.0.1", port, timeout=30) for _ in range(16)]
+    workers = [pid for pid in serve.process_tree(proc.pid)[1:] if "spawn_main" in open(f"/proc/{pid}/cmdline").read()]
+    try:
+        for pid in workers:  # the connections wait in the kernel until a worker wakes: the first one alone, here
+            os.kill(pid, signal.SIGSTOP)
+        for c in connections:
+            c.connect()
+        for pid in workers:
+            os.kill(pid, signal.SIGCONT)
+            time.sleep(0.5)
+        for c in connections:
+            c.request("GET", "/nk_russia/claims.json?_size=1")
+        assert {c.getresponse().status for c in connections} == {200}
+        held = established_sockets_by_process(workers, port)
+        assert sum(held.values()) == 16 and min(held.values()) >= 1, held
+    finally:
+        for pid in workers:
+            os.kill(pid, signal.SIGCONT)
+        for c in connections:
+            c.close()
+        serve.stop(proc)
+
+
+def test_a_port_already_served_is_refused_with_a_clear_message(built):
+    proc, base = serve.start_site(built["db"], built["dir"] / "build", workers=1)
+    port = base.rsplit(":", 1)[1]
+    try:
+        second = subprocess.run([sys.executable, "-m", "scripts.serve", "--db", str(built["db"]), "--build-dir",
+                                 str(built["dir"] / "build"), "--port", port], cwd=serve.ROOT, capture_output=True,
+                                text=True, timeout=120)
+        assert second.returncode == 1 and f"cannot listen on 127.0.0.1:{port}" in second.stderr, second.stderr
+        assert urllib.request.urlopen(base + "/nk_russia/claims.json?_size=1", timeout=30).status == 200
+    finally:
+        serve.stop(proc)
