@@ -474,7 +474,9 @@ def register_routes():
 @hookimpl
 def extra_template_vars(template, database, table, view_name, request, datasette):
     async def page_vars():
-        common = {"dataset_version": datasette.metadata("dataset_version")}
+        # Links go straight to the database's route (/nk_russia-<hash> in the deploy images), not through a redirect.
+        common = {"dataset_version": datasette.metadata("dataset_version"),
+                  "db_url": datasette.urls.database(DATABASE) if DATABASE in datasette.databases else f"/{DATABASE}"}
         return {**common, **await specific_vars()}
 
     async def specific_vars():
