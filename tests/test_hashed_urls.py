@@ -158,10 +158,11 @@ def test_citations_name_the_database_not_the_deploys_hash(hashed_server, route):
 
 @pytest.mark.parametrize("path", ["/", "/about", "/nk_russia/claims/{claim}", "/nk_russia/appearances/003-ap-01", "/changes"])
 def test_our_pages_link_straight_to_the_hashed_route_not_through_its_redirect(path, hashed_server, route, conn):
-    claim = conn.execute("select claim_id from claims order by claim_id limit 1").fetchone()[0]
+    claim = conn.execute("select id from claims order by id limit 1").fetchone()[0]
     status, _, body = get(hashed_server, under(route, path.format(claim=claim)))
     assert status == 200, path
     links = re.findall(r'(?:href|action|cite)="(/nk_russia[^"]*)"', body.decode("utf-8"))
     assert any(link.startswith(route + "/") for link in links), path  # the page links into the database at all
-    redirected = [link for link in links if not link.startswith(route) and not link.startswith("/nk_russia.db")]
+    # Downloads may pass the redirect: the tables' "Whole table" links are written by the build, before a deploy's hash.
+    redirected = [link for link in links if not link.startswith(route) and not re.search(r"\.(db|csv|json)(\?|$)", link)]
     assert redirected == [], (path, redirected[:5])
