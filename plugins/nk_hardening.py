@@ -2,6 +2,7 @@
 
 Journalists keep arbitrary read-only SQL; these limits bound what one query can cost.
 """
+import re
 import sqlite3
 import sys
 import traceback
@@ -98,6 +99,18 @@ def cacheable_only_if_ok(status: int, headers):
     return [(k, v) for k, v in headers if k.lower() != b"cache-control"] + [(b"cache-control", replacement)]
 
 
+# Our own pages outside the database (home, /about, the change log and its feed, released files): they change
+# with a deploy only, yet Datasette sends them without Cache-Control, so a CDN in front decides for itself.
+SITE_PAGES = re.compile(r"^/(about|changes|changes\.atom)?$|^/releases/")
+
+
+def cached_as_data_pages(status: int, headers, ttl: int):
+    """A successful response without Cache-Control gets Datasette's default_cache_ttl, as its data pages do."""
+    if not 200 <= status < 300 or not ttl or any(k.lower() == b"cache-control" for k, _ in headers):
+        return headers
+    return headers + [(b"cache-control", f"max-age={ttl}".encode())]
+
+
 def is_traversal(scope) -> bool:
     """True for a path with a '..' segment, however it was encoded."""
     raw = scope.get("raw_path") or scope["path"].encode()
@@ -126,6 +139,8 @@ def asgi_wrapper(datasette):
             async def send_with_headers(event):
                 if event["type"] == "http.response.start":
                     headers = with_security_headers([tuple(h) for h in event.get("headers", [])])
+                    if SITE_PAGES.match(scope["path"]):
+                        headers = cached_as_data_pages(event["status"], headers, datasette.setting("default_cache_ttl"))
                     event = dict(event, headers=cacheable_only_if_ok(event["status"], headers))
                 await send(event)
 

@@ -9,6 +9,10 @@ import urllib.request
 
 import pytest
 
+from bench.run import status_of
+
+from .conftest import ROOT
+
 
 
 def fetch(base: str, path: str, method: str = "GET", data: bytes | None = None, timeout: float = 10):
@@ -228,3 +232,11 @@ def test_a_missing_page_is_answered_without_printing_a_traceback(live_server, bu
     assert "no-such-claim-for-the-log-test" in added  # uvicorn's access line: the log is the one being read
     assert added.count("Traceback") == 1 and "Cannot sort table by no_such_column_for_the_log_test" in added
     assert "locals" not in added and "╭" not in added  # no rich panel
+
+
+@pytest.mark.parametrize("path", ["/", "/about", "/changes", "/changes.atom"])
+def test_our_pages_outside_the_database_are_cached_as_its_pages_are(live_server, path):
+    ttl = json.loads((ROOT / "settings.json").read_text())["default_cache_ttl"]
+    assert status_of(live_server["url"], path) == (200, f"max-age={ttl}")
+    assert status_of(live_server["url"], "/nk_russia/claims") == (200, f"max-age={ttl}")  # as the data pages
+    assert status_of(live_server["url"], "/no-such-page") == (404, "no-store")
