@@ -58,6 +58,10 @@ def merged_metadata(site: dict, pkg: dict, version: str | None = None) -> dict:
         if searchable_columns(res):
             # The index's content is a view (text + aliases), so Datasette is told which index is the table's.
             table["fts_table"] = fts_table(res["name"])
+            # Every column, and rowid: rows are loaded in key order (scripts/load.py), so a table search sorted
+            # by rowid lists them in key order too, walked in the index's own order instead of sorting every
+            # match (plugins/nk_search.py asks for it).
+            table["sortable_columns"] = [f["name"] for f in all_fields(res)] + ["rowid"]
     tables[ALIASES_TABLE] = {
         "hidden": True, "title": "Search aliases",
         "description": "Per indexed row, the spellings of the actors, weapon systems and claims it points at or names, "

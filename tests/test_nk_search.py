@@ -1,6 +1,7 @@
 """plugins/nk_search.py: matches are marked on pages only; every CSV and JSON export carries clean text; the search
 query ranks by bm25 and takes in=<table>; a table searched alone redirects to it; searches are counted up to a cap."""
 import collections
+import csv
 import html.parser
 import re
 import sys
@@ -323,3 +324,30 @@ def test_count_phrases_and_redirect_rules():
     assert s.without_full_count("/nk_russia/appearances.json", "_search=x") == "_search=x&_nocount=1"
     assert s.without_full_count("/nk_russia/appearances.json", "_search=x&_nocount=1") is None
     assert s.without_full_count("/nk_russia/appearances", "stance=asserts") is None
+    assert s.in_index_order("/nk_russia/appearances.json", "_search=x", tables) == "_search=x&_sort=rowid"
+    assert s.in_index_order("/nk_russia-abc1234/appearances.csv", "_search=x", tables) == "_search=x&_sort=rowid"
+    assert s.in_index_order("/nk_russia/appearances", "_search=x&stance=asserts", tables) is None  # HTML: sorted by id, as shown
+    assert s.in_index_order("/nk_russia/appearances.json", "_search=x&_sort_desc=id", tables) is None
+    assert s.in_index_order("/nk_russia/appearances.json", "stance=asserts", tables) is None
+    assert s.in_index_order("/nk_russia/quotes.json", "_search=x", tables) is None  # not known to be sorted by its key
+
+
+@pytest.mark.parametrize("table, words, facet", [("appearances", "troops", "stance"), ("claims", "Russia", "topic")])
+def test_a_json_or_csv_table_search_walks_its_matches_in_key_order_page_after_page(generated_site, generated_build, table,
+                                                                                   words, facet):
+    with read_only(generated_build["db"]) as conn:
+        matches = [r[0] for r in conn.execute(f"select id from {table} where rowid in (select rowid from {table}_fts "
+                                              f"where {table}_fts match ?) order by id", [escape_fts(words)])]
+    assert len(matches) > 100  # more than one page of matches
+    url, seen = f"/nk_russia/{table}.json?_search={words}&_size=30", []
+    while url:
+        page = generated_site(url).json()
+        seen += [row[0] for row in page["rows"]]
+        assert page["next_url"] is None or "_sort=rowid" in page["next_url"]  # the build's load order: key order
+        url = page["next_url"] and urllib.parse.urlsplit(page["next_url"])._replace(scheme="", netloc="").geturl()
+    assert seen == matches
+    csv_ids = [row[0] for row in csv.reader(generated_site(f"/nk_russia/{table}.csv?_search={words}&_size=max").text.splitlines()[1:])]
+    assert csv_ids == matches[:len(csv_ids)] and csv_ids
+    page = generated_site(f"/nk_russia/{table}?_search={words}&_facet={facet}")
+    assert page.status_code == 200 and "rows-and-columns" in page.text  # the table view, not the ranked search
+    assert "_sort=rowid" not in page.text  # an HTML page keeps the key as its sort
