@@ -2,8 +2,9 @@
 
 The one place that turns settings.json, metadata, plugins/, templates/ and static/ into Datasette's
 command line, and runs the site as several worker processes (uvicorn's supervisor, one Datasette per
-worker, each with its own socket on the one port, so that the kernel spreads connections over them): one Python process renders pages on one core only, and while it
-renders, queries waiting for the GIL count against the SQL time limit. `make serve`, the deploy images,
+worker, each with its own socket on the one port, so that the kernel spreads connections over them): one
+Python process renders pages on one core only, and while it renders, queries waiting for the GIL count
+against the SQL time limit. `make serve`, the deploy images,
 the load test, the benchmarks and the tests that start a real server all use it.
 
     python -m scripts.serve [--port 8001] [--workers N] [--hashed-urls]   (WORKERS=N; default: the usable cores)
@@ -178,10 +179,13 @@ def run(args: list[str], workers: int, hashed_urls: bool = False) -> None:
         pass
 
 
+def address_family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
 def listening_socket(host: str, port: int, backlog: int) -> socket.socket:
     """A TCP socket listening on host:port beside the other workers' (SO_REUSEPORT)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(address_family(host), socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
@@ -193,8 +197,7 @@ def listening_socket(host: str, port: int, backlog: int) -> socket.socket:
 def refuse_taken_port(host: str, port: int) -> None:
     """RuntimeError if anything already listens on host:port. A plain bind is refused there even by a listener
     that set SO_REUSEPORT, such as another of our servers, whose port the workers' own sockets would share."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
+    with socket.socket(address_family(host), socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
