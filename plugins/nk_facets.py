@@ -70,6 +70,12 @@ async def count_sets(datasette, database: str) -> dict:
     return cache[database]
 
 
+def site_origin(datasette, request) -> str:
+    """Datasette's absolute_url for "/" without its slash: an absolute URL is this and a path. Worked out once
+    per facet rather than once per value (urljoin was two thirds of a precomputed facet's time)."""
+    return datasette.absolute_url(request, "/")[:-1]
+
+
 class PrecomputedColumnFacet(ColumnFacet):
     def get_configs(self):
         return unique_configs(super().get_configs())
@@ -122,13 +128,14 @@ class PrecomputedColumnFacet(ColumnFacet):
         expanded = await self.ds.expand_foreign_keys(self.database, self.table, column, [r["value"] for r in shown])
         qs_pairs = self.get_querystring_pairs()
         column_qs = f"{column}__exact" if column.startswith("_") else column
+        origin = site_origin(self.ds, self.request)
         values = []
         for row in shown:
             selected = (column_qs, str(row["value"])) in qs_pairs
             toggle = (path_with_removed_args(self.request, {column_qs: str(row["value"])}) if selected
                       else path_with_added_args(self.request, {column_qs: row["value"]}))
             values.append({"value": row["value"], "label": expanded.get((column, row["value"]), row["value"]),
-                           "count": row["count"], "toggle_url": self.ds.absolute_url(self.request, self.ds.urls.path(toggle)),
+                           "count": row["count"], "toggle_url": origin + self.ds.urls.path(toggle),
                            "selected": selected})
         return {"name": column, "type": self.type, "hideable": source != "metadata",
                 "toggle_url": self.ds.urls.path(path_with_removed_args(self.request, {"_facet": column})),

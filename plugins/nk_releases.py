@@ -167,7 +167,7 @@ async def rows(datasette, sql: str, params=None) -> list[dict]:
 
 
 async def has_release_tables(datasette) -> bool:
-    return bool(await rows(datasette, "select 1 from sqlite_master where name = 'release_changes'"))
+    return await datasette.get_database(DATABASE).table_exists("release_changes")  # once per worker (nk_schema_cache)
 
 
 # The database is immutable: the current release is read once per Datasette instance, not on every page.

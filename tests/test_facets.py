@@ -142,3 +142,14 @@ def test_a_broad_search_reports_its_default_facets_as_not_computed(generated_bui
     # a search is not counted in full (plugins/nk_search.py): the JSON keeps the key, without the number
     assert broad_json["facet_results"] == {} and broad_json["filtered_table_rows_count"] is None
     assert sorted(narrow["facet_results"]) == ["document_id", "speaker_id", "stance"]
+
+
+def test_precomputed_toggle_urls_are_the_ones_datasette_writes(generated_site):
+    """The counts' facet links (an origin worked out once, then each value's path) against Datasette's own
+    GROUP BY facet on the same page with a filter it counts itself (so the values and their links agree)."""
+    ours = generated_site("/nk_russia/appearances.json?stance=denies")["facet_results"]["speaker_id"]
+    stock = generated_site("/nk_russia/appearances.json?stance=denies&_facet_size=max")["facet_results"]["speaker_id"]
+    assert ours["precomputed"] is True and "precomputed" not in stock
+    stock_links = {r["value"]: r["toggle_url"].replace("&_facet_size=max", "") for r in stock["results"]}
+    assert ours["results"] and all(r["toggle_url"].startswith("http://localhost/nk_russia/appearances.json?stance=denies&speaker_id=") for r in ours["results"])
+    assert {r["value"]: r["toggle_url"] for r in ours["results"]} == {v: stock_links[v] for v in (r["value"] for r in ours["results"])}
