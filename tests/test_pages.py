@@ -152,3 +152,19 @@ def test_a_row_page_shows_the_licence_whether_or_not_its_table_page_was_served_f
         return first, again
     first, again = asyncio.run(pages())
     assert "Data license:" in first and "Data license:" in again
+
+
+def test_a_sync_include_renders_what_an_include_would_and_needs_no_event_loop():
+    import asyncio
+    from jinja2 import DictLoader, Environment
+    env = Environment(loader=DictLoader({
+        "cells.html": "{% for v in values %}<td class='{{ css }}'>{{ v }}</td>{% endfor %}{{ 'x'|later }}",
+        "included.html": "{% set css = 'col-a' %}{% include 'cells.html' %}",
+        "synced.html": "{{ nk_sync_include(['missing.html', 'cells.html'], css='col-a') }}",
+        "named.html": "{{ nk_sync_include('cells.html', css='col-a') }}"}), autoescape=True, enable_async=True)
+    env.globals["nk_sync_include"] = nk_pages.sync_include(env)
+    env.filters["later"] = str.upper  # a filter registered after the twin is made is the twin's too
+    context = {"values": ["<b>", 1]}
+    included, synced, named = (asyncio.run(env.get_template(t).render_async(context))
+                               for t in ("included.html", "synced.html", "named.html"))
+    assert synced == named == included == "<td class='col-a'>&lt;b&gt;</td><td class='col-a'>1</td>X"
