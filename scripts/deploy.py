@@ -43,6 +43,9 @@ BASE_IMAGE = "python:3.11-slim"
 # URL of `make serve` and of the tests (`make install` puts it apart for `scripts.serve --hashed-urls`, which
 # the images run too). Its one dependency is datasette (from its wheel's metadata).
 IMAGE_ONLY = {HASHED_URLS[0]: (HASHED_URLS[1], ["datasette>=0.61.1"])}
+# uvicorn's compiled HTTP parser and event loop (its [standard] extra, pinned in requirements.txt): the
+# workers of scripts/serve.py use them when installed, so the images install them.
+SERVER_SPEEDUPS = ("httptools", "uvloop")
 # Datasette plugins in requirements.txt that only publish: not needed by the running site.
 PUBLISH_TOOLS = {"datasette-publish-fly"}
 # Required by datasette but part of the base image (pip freeze, hence requirements.txt, leaves them out).
@@ -80,12 +83,12 @@ def run_time_requirements(requirement_strings: list[str] | None) -> list[str]:
 
 def image_pins(requirements_text: str, requires, plugin_dists: set[str]) -> list[tuple[str, str]]:
     """What the site needs at run time — datasette, the Datasette plugins pinned in requirements.txt
-    (less PUBLISH_TOOLS), IMAGE_ONLY, and everything they require — each at its one pin.
+    (less PUBLISH_TOOLS), SERVER_SPEEDUPS, IMAGE_ONLY, and everything they require — each at its one pin.
 
     requires(name, version) gives a distribution's requirement strings.
     """
     pinned = pins(requirements_text)
-    wanted = ["datasette", *site_plugins(pinned, plugin_dists), *IMAGE_ONLY]
+    wanted = ["datasette", *site_plugins(pinned, plugin_dists), *SERVER_SPEEDUPS, *IMAGE_ONLY]
     chosen = {}
     while wanted:
         name = canonicalize_name(wanted.pop())

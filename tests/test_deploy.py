@@ -91,6 +91,7 @@ def test_images_install_exactly_the_repository_pins(generated):
         assert image["datasette-vega"][1] == repo["datasette-vega"][1]
         assert image["datasette-hashed-urls"] == serve.HASHED_URLS  # the version `make install` fetches for the tests
         assert not {"datasette-publish-fly", "pytest", "playwright", "csvkit", "frictionless"} & set(image)
+        assert {"httptools", "uvloop"} <= set(image)  # the workers' compiled HTTP parser and event loop
         installs = [line for line in (generated / target / "Dockerfile").read_text().splitlines()
                     if line.startswith("RUN ") and "pip " in line]
         assert installs == ["RUN pip install --no-cache-dir --no-deps -r requirements.txt && pip check"]

@@ -74,6 +74,9 @@ def test_site_runs_as_several_workers_that_all_answer(built):
                 return r.status
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
             assert set(pool.map(status, range(16))) == {200}
+        for pid in workers:  # uvicorn's compiled HTTP parser and event loop, not h11 and asyncio's pure Python
+            mapped = Path(f"/proc/{pid}/maps").read_text()
+            assert "/httptools/" in mapped and "/uvloop/" in mapped, pid
     finally:
         serve.stop(proc)
     assert proc.returncode is not None
