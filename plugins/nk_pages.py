@@ -7,7 +7,7 @@ the hooks at the bottom only fetch rows and hand them to the templates.
 import re
 
 from datasette import hookimpl
-from jinja2 import pass_context
+from jinja2 import TemplateNotFound, pass_context
 from markupsafe import Markup
 
 DATABASE = "nk_russia"
@@ -159,6 +159,9 @@ def sync_include(env):
 @hookimpl
 def prepare_jinja2_environment(env):
     env.globals["nk_sync_include"] = include = sync_include(env)
-    for name in SYNC_TEMPLATES:
-        include.twin.get_template(name)  # compiled as the worker starts, not during its first page
+    for name in SYNC_TEMPLATES:  # compiled as the worker starts, not during its first page
+        try:
+            include.twin.get_template(name)
+        except TemplateNotFound:
+            pass  # a Datasette given these plugins without templates/: no page of it calls this template
 
