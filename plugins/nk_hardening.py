@@ -99,9 +99,10 @@ def cacheable_only_if_ok(status: int, headers):
     return [(k, v) for k, v in headers if k.lower() != b"cache-control"] + [(b"cache-control", replacement)]
 
 
-# Our own pages outside the database (home, /about, the change log and its feed, released files): they change
-# with a deploy only, yet Datasette sends them without Cache-Control, so a CDN in front decides for itself.
-SITE_PAGES = re.compile(r"^/(about|changes|changes\.atom)?$|^/releases/")
+# Our own pages outside the database (home, /about, the change log and its feed, released files), and the
+# database's CSV downloads: they change with a deploy only, yet Datasette sends them without Cache-Control
+# (its HTML and JSON get default_cache_ttl), so a CDN in front decides for itself.
+SITE_PAGES = re.compile(r"^/(about|changes|changes\.atom)?$|^/releases/|\.csv$")
 
 
 def cached_as_data_pages(status: int, headers, ttl: int):
@@ -139,7 +140,7 @@ def asgi_wrapper(datasette):
             async def send_with_headers(event):
                 if event["type"] == "http.response.start":
                     headers = with_security_headers([tuple(h) for h in event.get("headers", [])])
-                    if SITE_PAGES.match(scope["path"]):
+                    if SITE_PAGES.search(scope["path"]):
                         headers = cached_as_data_pages(event["status"], headers, datasette.setting("default_cache_ttl"))
                     event = dict(event, headers=cacheable_only_if_ok(event["status"], headers))
                 await send(event)

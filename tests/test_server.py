@@ -234,9 +234,11 @@ def test_a_missing_page_is_answered_without_printing_a_traceback(live_server, bu
     assert "locals" not in added and "╭" not in added  # no rich panel
 
 
-@pytest.mark.parametrize("path", ["/", "/about", "/changes", "/changes.atom"])
-def test_our_pages_outside_the_database_are_cached_as_its_pages_are(live_server, path):
+@pytest.mark.parametrize("path", ["/", "/about", "/changes", "/changes.atom", "/nk_russia/claims.csv",
+                                  "/nk_russia/claims.csv?_stream=on", "/nk_russia/contested_claims.csv"])
+def test_our_pages_outside_the_database_and_csv_downloads_are_cached_as_its_pages_are(live_server, path):
     ttl = json.loads((ROOT / "settings.json").read_text())["default_cache_ttl"]
     assert status_of(live_server["url"], path) == (200, f"max-age={ttl}")
     assert status_of(live_server["url"], "/nk_russia/claims") == (200, f"max-age={ttl}")  # as the data pages
     assert status_of(live_server["url"], "/no-such-page") == (404, "no-store")
+    assert status_of(live_server["url"], "/nk_russia/no_such_table.csv") == (404, "no-store")
