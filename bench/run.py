@@ -339,8 +339,8 @@ def hashed_report(hashed: dict | None) -> list[str]:
 
 # Why a page type can miss p99 ≤ 300 ms at 8 clients: what is left of its cost once the fixes of issue 12 are in.
 PAGE_REASONS = {
-    "table_html": "Datasette's table page costs about 50 ms of Python per 50-row page of appearances at a million rows (measured in one process: some 10 ms of SQL, the rest Jinja in async mode, a render_cell hook per cell, the facets' labels and links); the kernel hashes each connection to one worker (SO_REUSEPORT), so of 8 keep-alive clients one worker may hold 5 or 6 and each of its requests waits for theirs",
-    "faceted_table": "as table_html, with the default facets read from the build's counts (an indexed lookup each) and drawn with their labels and links: about 60 ms of Python a page; the worker holding more of the 8 connections sets the p99",
+    "table_html": "Datasette's table page costs about 25 ms of CPU per 50-row page of appearances at a million rows (measured in one process, down from 50: the schema asked once per worker, the rows rendered by a synchronous Jinja twin); most of what is left is Datasette's own cell loop, a render_cell hook per cell, and the page template; the kernel hashes each connection to one worker (SO_REUSEPORT), so of 8 keep-alive clients one worker may hold 5 or 6 and each of its requests waits for theirs",
+    "faceted_table": "as table_html, with the default facets read from the build's counts (an indexed lookup each) and drawn with their labels and links: about 25 ms of CPU a page; the worker holding more of the 8 connections sets the p99",
     "filtered_facets": "as faceted_table, and Datasette counts the filtered rows (an index range) before it renders the page",
     "full_text_search": "the ranked search scores each kind's first 1,000 matches with bm25 (about 3 µs a match), then reads and snippets only the 50 rows shown (one more is fetched to know whether a next page exists)",
     "table_search_json": "Datasette's table search (the JSON API; an HTML table search is sent to the ranked search) reads every FTS5 match's rowid into a temporary index before it walks them in key order (`_sort=rowid`, plugins/nk_search.py) to the page's 50: 55,000 matches for 'troops' at a million rows, about 17 ms of SQLite a request (it was 45 ms sorting them by key); the full count is skipped",
@@ -391,7 +391,7 @@ def run_to_run(results: dict, scale: str) -> list[str]:
         return []
     return [f"- **Run to run.** Pages that meet the p99 target at {int(scale):,} missed it elsewhere in this same run: "
             f"{'; '.join(misses)}. Each worker serves the connections the kernel hashed to it (4/4 to 6/2 of 8, or "
-            "worse), so a page that costs tens of milliseconds of Python (a table page about 50–60 ms) has a p99 that moves "
+            "worse), so a page that costs tens of milliseconds of Python (a table page about 25 ms) has a p99 that moves "
             "by hundreds of milliseconds from one measurement to the next: met here, not reliably."]
 
 
@@ -418,10 +418,11 @@ def explanations(results: dict) -> list[str]:
             for name in AT_LEAST_STOCK_PAGES
             if (s := r["serving"]["speedup_vs_stock"].get(name)) is not None and s < TARGETS["row_document_speedup"]]
     out += run_to_run(results, scale)
-    out += ["- **Stock comparison.** Stock Datasette (one process, default settings) counts every table and suggests facets",
+    out += ["- **Stock comparison.** Stock Datasette (`datasette serve`: one process, default settings, the same uvicorn with",
+            "  httptools and uvloop from the same environment) counts every table and suggests facets",
             "  on each table request; at 1e5 and above it answers few or none of them in the run, which is where the",
             "  speed-ups come from.",
-            f"- **Workers.** Our site ran as {results.get('workers', '?')} worker processes (scripts/serve.py, one per core), each listening on",
+            f"- **Workers.** Our site ran as {results.get('workers', '?')} worker processes (scripts/serve.py, one per core; uvicorn with httptools and uvloop), each listening on",
             "  its own socket of the port (SO_REUSEPORT): the kernel hashes each new connection to one of them, so 8 keep-alive",
             "  clients split between 2 workers 4/4 to 6/2. On one shared socket the first worker to wake took all 8 and the other",
             "  core stayed idle (measured on the table page at a million rows: about 20 req/s before the change, 35 to 50 after, run to run)."]
