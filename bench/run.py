@@ -306,7 +306,7 @@ def report(results: dict) -> str:
         lines.append("")
     lines += ["## Targets", "", "| scale | target | figure | met |", "| ---: | --- | --- | --- |"]
     lines += [f"| {c['scale']:,} | {c['target']} | {c['figure']} | {'yes' if c['met'] else '**no**'} |" for c in results["targets"]]
-    lines += ["", "## Why targets are missed", ""] + explanations(results)
+    lines += ["", "## Why targets are met or missed", ""] + explanations(results)
     lines += [              "", "## Capacity plan", "",
               "The published database is read-only, so capacity scales with stateless replicas of one immutable file",
               "(`make deploy-files`). Requests/s per replica below is the harmonic mean over the page types a journalist",
