@@ -104,3 +104,10 @@ def test_a_short_query_has_no_pager_links(site):
 def test_a_page_past_the_end_says_so_and_links_back(generated_site):
     page = generated_site(f"/nk_russia/{QUERY}?_offset=900000")
     assert page.status_code == 200 and "No rows after row 900,000" in page.text and 'rel="prev"' in page.text
+
+
+def test_what_the_site_says_of_a_page_is_what_a_page_shows():
+    """Any "N a page" in metadata.yml's texts (the search query's description said 100 after pages became 50)."""
+    text = (ROOT / "metadata.yml").read_text(encoding="utf-8")
+    said = [int(n.replace(",", "")) for n in re.findall(r"\b([\d,]+) (?:rows )?a page\b", text)]
+    assert said and set(said) == {nk_paging.PAGE_ROWS}
