@@ -4,8 +4,9 @@ The one place that turns settings.json, metadata, plugins/, templates/ and stati
 command line, and runs the site as several worker processes (uvicorn's supervisor, one Datasette per
 worker, each with its own socket on the one port, so that the kernel spreads connections over them): one
 Python process renders pages on one core only, and while it renders, queries waiting for the GIL count
-against the SQL time limit. `make serve`, the deploy images,
-the load test, the benchmarks and the tests that start a real server all use it.
+against the SQL time limit. Each worker serves with uvicorn's compiled HTTP parser and event loop
+(httptools, uvloop) when installed. `make serve`, the deploy images, the load test, the benchmarks and the
+tests that start a real server all use it.
 
     python -m scripts.serve [--port 8001] [--workers N] [--hashed-urls]   (WORKERS=N; default: the usable cores)
 
